@@ -1,0 +1,46 @@
+"""detopt: AI-assisted multi-objective design optimization for particle detectors.
+
+The public API is imported lazily, so ``import detopt`` stays cheap in worker processes::
+
+    import detopt
+    study = detopt.Study.from_config("examples/dtlz2.yaml")
+    study.run()
+    df = study.trials_dataframe()
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "task": "detopt.task",
+    "Task": "detopt.task",
+    "TaskCall": "detopt.task",
+    "Space": "detopt.space",
+    "FloatParameter": "detopt.space",
+    "IntParameter": "detopt.space",
+    "ChoiceParameter": "detopt.space",
+    "FixedParameter": "detopt.space",
+    "Objective": "detopt.objectives",
+    "OutcomeConstraint": "detopt.objectives",
+    "ObjectiveSet": "detopt.objectives",
+    "Problem": "detopt.problem",
+    "Trial": "detopt.trial",
+    "TrialStatus": "detopt.trial",
+    "Study": "detopt.study",
+    "StudySettings": "detopt.study",
+    "Storage": "detopt.storage",
+    "DetoptError": "detopt.errors",
+    "InfeasibleDesignError": "detopt.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'detopt' has no attribute {name!r}")

@@ -1,0 +1,311 @@
+"""The YAML study configuration: schema (pydantic), loading, and turning it into a Study.
+
+A configuration is stored with its study, so ``detopt resume`` can rebuild the problem, the
+optimizer and the runner without the original file. Paths in a file are relative to the file.
+
+Minimal example::
+
+    name: dtlz2-demo
+    storage: runs/dtlz2.db
+    problem:
+      builtin: dtlz2
+      options: {n_objectives: 3, n_variables: 12}
+    optimizer: {name: nsga2, seed: 1}
+    runner: {kind: local, workers: 2}
+    study: {max_trials: 100, concurrency: 2}
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from detopt.errors import ConfigError, DetoptError
+from detopt.objectives import Objective, ObjectiveSet
+from detopt.problem import Problem
+from detopt.space import ChoiceParameter, FixedParameter, FloatParameter, IntParameter, Space
+from detopt.task import Resources
+from detopt.units import parse_duration
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class ParameterConfig(_Strict):
+    """One design parameter."""
+
+    name: str
+    type: Literal["float", "int", "choice", "fixed"] = "float"
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    values: list[Any] | None = None
+    ordered: bool | None = None
+    value: Any = None
+    unit: str = ""
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _fields_match_type(self) -> ParameterConfig:
+        if self.type in ("float", "int"):
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.type} parameter needs 'low' and 'high'")
+            if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
+                raise ValueError("an int parameter needs whole-number bounds")
+        if self.type == "choice" and not self.values:
+            raise ValueError("a choice parameter needs 'values'")
+        if self.type == "fixed" and self.value is None:
+            raise ValueError("a fixed parameter needs 'value'")
+        return self
+
+    def build(self) -> Any:
+        if self.type == "float":
+            return FloatParameter(self.name, float(self.low), float(self.high), self.log,  # type: ignore[arg-type]
+                                  self.unit, self.description)
+        if self.type == "int":
+            return IntParameter(self.name, int(self.low), int(self.high), self.log,  # type: ignore[arg-type]
+                                self.unit, self.description)
+        if self.type == "choice":
+            return ChoiceParameter(self.name, tuple(self.values or ()), self.ordered, self.description)
+        return FixedParameter(self.name, self.value, self.description)
+
+
+class ObjectiveConfig(_Strict):
+    name: str
+    direction: Literal["minimize", "maximize"] = "minimize"
+    threshold: float | None = None
+    description: str = ""
+
+
+class ResourcesConfig(_Strict):
+    cores: int = Field(1, ge=1)
+    memory: str | int | None = None
+    walltime: str | float | None = None
+    gpus: int = Field(0, ge=0)
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class ProblemConfig(_Strict):
+    """Either a built-in problem (``builtin`` + ``options``) or a custom one."""
+
+    builtin: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+    evaluate: str | None = Field(None, description="'module:function' of the evaluation")
+    evaluate_options: dict[str, Any] = Field(default_factory=dict)
+    parameters: list[ParameterConfig] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+    objectives: list[ObjectiveConfig] = Field(default_factory=list)
+    outcome_constraints: list[str] = Field(default_factory=list)
+    resources: ResourcesConfig | None = None
+
+    @model_validator(mode="after")
+    def _builtin_or_custom(self) -> ProblemConfig:
+        if self.builtin is None:
+            missing = [f for f in ("evaluate", "parameters", "objectives") if not getattr(self, f)]
+            if missing:
+                raise ValueError(f"a custom problem needs '{missing[0]}' (or use 'builtin')")
+        return self
+
+
+class OptimizerConfig(_Strict):
+    name: str = "sobol"
+    seed: int = 0
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunnerConfig(BaseModel):
+    """``kind`` plus the runner's own options (checked by the runner)."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str = "local"
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class StudyLoopConfig(_Strict):
+    max_trials: int | None = Field(None, ge=1)
+    concurrency: int | None = Field(None, ge=1)
+    max_wall_time: str | float | None = None
+    target_normalized_hv: float | None = Field(None, gt=0)
+    target_hv: float | None = None
+    stall_trials: int | None = Field(None, ge=1)
+    stall_tolerance: float = Field(1e-6, ge=0)
+    max_retries: int = Field(0, ge=0)
+    on_failure: Literal["fail", "penalty"] = "fail"
+    penalty: dict[str, float] | None = None
+    max_failed_trials: int | None = Field(None, ge=1)
+    prefetch: bool = True
+    reference_point: list[float] | None = None
+
+
+class ReportConfig(_Strict):
+    directory: str | None = None  # default: <storage folder>/<study name>-report
+
+
+class StudyConfig(_Strict):
+    """The whole configuration file."""
+
+    name: str = Field(..., min_length=1, max_length=200)
+    storage: str | None = None  # URL or path; default: runs/<name>.db next to the file
+    problem: ProblemConfig
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    study: StudyLoopConfig = Field(default_factory=StudyLoopConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    base_dir: str | None = Field(None, description="folder that relative paths start from")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_simple(cls, v: str) -> str:
+        if any(c in v for c in "/\\\n\t"):
+            raise ValueError("use letters, digits, '-', '_' and '.' only")
+        return v
+
+
+# --------------------------------------------------------------------------- loading
+def _pydantic_error(exc: ValidationError, prefix: str = "") -> ConfigError:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"] if p != "__root__")
+    where = f"{prefix}{where}" if where else (prefix.rstrip(".") or "config")
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return ConfigError("unknown field.", field=where, fix="check the spelling against "
+                           "docs/configuration.md (or run 'detopt validate')")
+    if err["type"] == "missing":
+        return ConfigError("this field is required.", field=where, fix="add it")
+    return ConfigError(f"{message}.", field=where, fix="see docs/configuration.md")
+
+
+def parse_config(data: Mapping[str, Any], base_dir: str | Path | None = None) -> StudyConfig:
+    """Validate a configuration mapping (e.g. parsed YAML)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("the configuration must be a mapping of fields.", field="config",
+                          fix="start the file with 'name: ...' and 'problem: ...'")
+    try:
+        config = StudyConfig.model_validate(dict(data))
+    except ValidationError as exc:
+        raise _pydantic_error(exc) from None
+    if base_dir is not None and config.base_dir is None:
+        config.base_dir = str(Path(base_dir).resolve())
+    return config
+
+
+def load_config(path: str | Path) -> StudyConfig:
+    """Read and validate a YAML configuration file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}.", field="CONFIG", fix="give the path of a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path.name}: {problem}{where}.", field="CONFIG",
+                          fix="fix the YAML syntax (indentation, colons, quotes)") from None
+    return parse_config(data or {}, base_dir=path.parent)
+
+
+# --------------------------------------------------------------------------- building
+def build_problem(config: StudyConfig) -> Problem:
+    """The :class:`Problem` a configuration describes."""
+    from detopt.problems.registry import build_problem as builtin
+
+    p = config.problem
+    if config.base_dir and config.base_dir not in sys.path:
+        sys.path.insert(0, config.base_dir)  # custom evaluation modules next to the config
+    if p.builtin is not None:
+        problem = builtin(p.builtin, p.options)
+        if p.objectives:  # thresholds / directions overridden by name
+            known = {o.name: o for o in problem.objectives}
+            for i, o in enumerate(p.objectives):
+                if o.name not in known:
+                    raise ConfigError(f"the built-in problem has no objective {o.name!r}.",
+                                      field=f"problem.objectives[{i}].name",
+                                      fix=f"use one of: {', '.join(known)}")
+            overrides = {o.name: o for o in p.objectives}
+            problem.objectives = ObjectiveSet(
+                [Objective(o.name, overrides[o.name].direction if o.name in overrides else o.direction,
+                           overrides[o.name].threshold if o.name in overrides and
+                           overrides[o.name].threshold is not None else o.threshold)
+                 for o in problem.objectives],
+                list(problem.objectives.outcome_constraints) + list(p.outcome_constraints))
+        elif p.outcome_constraints:
+            problem.objectives = ObjectiveSet(problem.objectives.objectives,
+                                              list(problem.objectives.outcome_constraints)
+                                              + list(p.outcome_constraints))
+        if p.resources is not None:
+            problem.resources = _resources(p.resources)
+        if p.evaluate_options:
+            problem.evaluate_options = {**problem.evaluate_options, **p.evaluate_options}
+        return problem
+    assert p.evaluate is not None
+    space = _wrap("problem", lambda: Space([q.build() for q in p.parameters], p.constraints))
+    objectives = _wrap("problem", lambda: ObjectiveSet(
+        [Objective(o.name, o.direction, o.threshold, o.description) for o in p.objectives],
+        p.outcome_constraints))
+    return Problem(name=p.name or config.name, space=space, objectives=objectives,
+                   evaluate=p.evaluate, evaluate_options=p.evaluate_options,
+                   resources=_resources(p.resources) if p.resources else Resources())
+
+
+def _wrap(prefix: str, build: Any) -> Any:
+    """Prefix the field of a ConfigError raised while building a section."""
+    try:
+        return build()
+    except ConfigError as exc:
+        if exc.field and not exc.field.startswith(prefix):
+            exc = ConfigError(exc.message, field=f"{prefix}.{exc.field}", fix=exc.fix)
+        raise exc from None
+
+
+def _resources(r: ResourcesConfig) -> Resources:
+    return Resources.from_user(cores=r.cores, memory=r.memory, walltime=r.walltime, gpus=r.gpus,
+                               env=r.env)
+
+
+def storage_target(config: StudyConfig) -> str:
+    """The storage URL of a configuration (default ``runs/<name>.db`` next to the file)."""
+    from detopt.storage import storage_url
+
+    return storage_url(config.storage or f"runs/{config.name}.db", base_dir=config.base_dir)
+
+
+def study_settings(config: StudyConfig) -> Any:
+    from detopt.study import StudySettings
+
+    s = config.study
+    return StudySettings(
+        max_trials=s.max_trials, concurrency=s.concurrency,
+        max_wall_time=parse_duration(s.max_wall_time, field="study.max_wall_time"),
+        target_normalized_hv=s.target_normalized_hv, target_hv=s.target_hv,
+        stall_trials=s.stall_trials, stall_tolerance=s.stall_tolerance, max_retries=s.max_retries,
+        on_failure=s.on_failure, penalty=s.penalty, max_failed_trials=s.max_failed_trials,
+        prefetch=s.prefetch, reference_point=s.reference_point)
+
+
+def validate(config: StudyConfig) -> Problem:
+    """Check everything that can be checked without running: problem, optimizer, settings."""
+    from detopt.optimizers.base import make_optimizer
+    from detopt.runners import runner_class
+
+    problem = build_problem(config)
+    make_optimizer(config.optimizer.name, problem.space, problem.objectives,
+                   seed=config.optimizer.seed, options=config.optimizer.options)
+    runner_class(config.runner.kind)
+    settings = study_settings(config)
+    settings.check(problem)
+    problem.objectives.reference_point(settings.reference_point)
+    return problem
+
+
+__all__ = ["DetoptError", "StudyConfig", "build_problem", "load_config", "parse_config",
+           "storage_target", "study_settings", "validate"]

@@ -1,0 +1,99 @@
+"""Turning a configuration into a runnable :class:`~detopt.study.Study`: new or resumed.
+
+A new study stores its validated configuration; a resumed one is rebuilt from that stored copy,
+so it continues with the same problem, optimizer and runner even if the YAML file changed or
+is gone. Stop rules and concurrency can be changed on resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from detopt.config import (
+    StudyConfig,
+    build_problem,
+    load_config,
+    parse_config,
+    storage_target,
+    study_settings,
+)
+from detopt.errors import StorageError
+from detopt.optimizers.base import make_optimizer
+from detopt.runners import make_runner
+from detopt.storage import Storage, storage_url
+from detopt.study import Study
+
+
+def _assemble(config: StudyConfig, storage: Storage, record: Any | None) -> Study:
+    problem = build_problem(config)
+    settings = study_settings(config)
+    optimizer = make_optimizer(config.optimizer.name, problem.space, problem.objectives,
+                               seed=config.optimizer.seed, options=config.optimizer.options)
+    settings.check(problem)
+    runner = make_runner(config.runner.kind, config.runner.options())
+    try:
+        if record is None:
+            study = Study.create(config.name, problem, optimizer, runner, storage, settings,
+                                 config.model_dump(mode="json"))
+        else:
+            study = Study(config.name, problem, optimizer, runner, storage, settings, record)
+    except BaseException:
+        runner.close()
+        raise
+    study.config = config
+    return study
+
+
+def new_study(config: StudyConfig | str | Path) -> Study:
+    """Create the study a configuration describes; fails if its name is already stored."""
+    if not isinstance(config, StudyConfig):
+        config = load_config(config)
+    storage = Storage(storage_target(config))
+    if storage.get_study(config.name) is not None:
+        storage.close()
+        raise StorageError(f"study {config.name!r} already exists in {storage_target(config)}.",
+                           field="name", fix="continue it with 'detopt resume', or change 'name'")
+    return _assemble(config, storage, None)
+
+
+def resume_study(target: str | Path, name: str | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> Study:
+    """Reopen a stored study.
+
+    Args:
+        target: the study's YAML file, or the storage (database path or URL).
+        name: study name; needed with a storage that holds several studies.
+        overrides: new values for the ``study`` section (e.g. ``max_trials``), and for
+            ``runner`` under the key ``"runner"``.
+    """
+    path = Path(str(target))
+    if path.suffix in (".yaml", ".yml"):
+        file_config = load_config(path)
+        url, name = storage_target(file_config), name or file_config.name
+    else:
+        url = storage_url(target)
+    storage = Storage(url)
+    try:
+        studies = storage.list_studies()
+        if name is None:
+            if len(studies) != 1:
+                names = ", ".join(s.name for s in studies) or "none"
+                raise StorageError(f"the storage holds {len(studies)} studies ({names}).",
+                                   field="--study", fix="name the study with --study NAME")
+            name = studies[0].name
+        record = storage.get_study(name)
+        if record is None:
+            raise StorageError(f"no study named {name!r} in {url}.", field="--study",
+                               fix="check the name with 'detopt status " + str(target) + "'")
+        stored = dict(record.config)
+        for key, value in (overrides or {}).items():
+            if key == "runner":
+                stored["runner"] = {**stored.get("runner", {}), **value}
+            elif value is not None:
+                stored.setdefault("study", {})[key] = value
+        return _assemble(parse_config(stored), storage, record)
+    except BaseException:
+        storage.close()
+        raise

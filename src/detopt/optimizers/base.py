@@ -1,0 +1,124 @@
+"""The ask/tell protocol every optimizer implements, and the registry that builds them by name.
+
+Contract:
+
+* ``ask(n, pending)`` proposes ``n`` new parameter dicts. ``pending`` are trials already
+  proposed but not finished; a proposal must not duplicate them. ``ask`` must not change the
+  optimizer's state, so a proposal that the study discards costs nothing but time: everything
+  an optimizer knows comes from ``tell``.
+* ``tell(trials)`` reports finished trials (COMPLETED or FAILED). Telling a trial twice is
+  harmless. A resumed study rebuilds an optimizer by telling it every finished trial.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from detopt.errors import ConfigError
+from detopt.objectives import ObjectiveSet
+from detopt.space import Space
+from detopt.trial import Trial, TrialStatus
+
+
+class OptimizerOptions(BaseModel):
+    """Base of every optimizer's options; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Optimizer(ABC):
+    """Proposes designs (``ask``) and learns from finished trials (``tell``).
+
+    Args:
+        space: the design space.
+        objectives: objectives and outcome constraints.
+        seed: makes proposals reproducible.
+        options: optimizer-specific settings, validated by :attr:`Options`.
+    """
+
+    name: ClassVar[str] = "optimizer"
+    Options: ClassVar[type[OptimizerOptions]] = OptimizerOptions
+
+    def __init__(self, space: Space, objectives: ObjectiveSet, *, seed: int = 0,
+                 options: Mapping[str, Any] | None = None):
+        self.space = space
+        self.objectives = objectives
+        self.seed = int(seed)
+        try:
+            self.options = self.Options(**dict(options or {}))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{err['msg']}.", field=f"optimizer.options.{where}",
+                              fix=f"see 'detopt optimizers' for the options of {self.name!r}") from None
+        self.finished: dict[int, Trial] = {}
+
+    @abstractmethod
+    def ask(self, n: int, pending: Sequence[Trial]) -> list[dict[str, Any]]:
+        """``n`` new designs that do not duplicate ``pending`` ones."""
+
+    def tell(self, trials: Sequence[Trial]) -> None:
+        """Record finished trials; subclasses react in :meth:`_learn`."""
+        new = [t for t in trials if t.status.is_finished and t.index not in self.finished]
+        for t in new:
+            self.finished[t.index] = t
+        if new:
+            self._learn(sorted(new, key=lambda t: t.index))
+
+    def _learn(self, new: list[Trial]) -> None:
+        """Hook for subclasses: ``new`` finished trials arrived (in index order)."""
+
+    # ------------------------------------------------------------------------- helpers
+    def completed(self) -> list[Trial]:
+        """Completed trials in index order (penalized ones included: that is the penalty policy)."""
+        return [t for i, t in sorted(self.finished.items()) if t.status == TrialStatus.COMPLETED]
+
+    def observations(self, trials: Sequence[Trial] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, Y, G)``: unit-cube inputs, objectives in minimization form, and outcome-constraint
+        violations (``<= 0`` feasible), one row per completed trial."""
+        trials = self.completed() if trials is None else list(trials)
+        X = self.space.encode_many(t.params for t in trials)
+        Y = self.objectives.to_minimization(
+            np.array([t.values(self.objectives.names) for t in trials]).reshape(len(trials), -1))
+        G = np.array([[c.violation(t.value(c.metric)) for c in self.objectives.outcome_constraints]
+                      for t in trials]).reshape(len(trials), len(self.objectives.outcome_constraints))
+        return X, Y, G
+
+    def n_known(self, pending: Sequence[Trial]) -> int:
+        """How many designs exist already (finished or pending): the position of the next one."""
+        return len(self.finished) + len(pending)
+
+
+_REGISTRY: dict[str, str] = {
+    "sobol": "detopt.optimizers.sobol:SobolOptimizer",
+    "random": "detopt.optimizers.sobol:RandomOptimizer",
+    "nsga2": "detopt.optimizers.nsga:NSGA2Optimizer",
+    "nsga3": "detopt.optimizers.nsga:NSGA3Optimizer",
+    "mobo": "detopt.optimizers.mobo:MOBOOptimizer",
+}
+
+
+def available_optimizers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def optimizer_class(name: str) -> type[Optimizer]:
+    key = name.lower().replace("-", "").replace("_", "")
+    if key not in _REGISTRY:
+        raise ConfigError(f"unknown optimizer {name!r}.", field="optimizer.name",
+                          fix=f"use one of: {', '.join(available_optimizers())}")
+    module, _, cls = _REGISTRY[key].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def make_optimizer(name: str, space: Space, objectives: ObjectiveSet, *, seed: int = 0,
+                   options: Mapping[str, Any] | None = None) -> Optimizer:
+    """Build the optimizer registered as ``name`` (``sobol``, ``nsga2``, ``nsga3``, ``mobo``...)."""
+    return optimizer_class(name)(space, objectives, seed=seed, options=options)

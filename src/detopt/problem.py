@@ -1,0 +1,78 @@
+"""A problem: the design space, the objectives, and how one design is evaluated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from detopt.objectives import ObjectiveSet
+from detopt.space import Space
+from detopt.task import Resources, Task, TaskCall, function_reference, resolve
+from detopt.trial import MetricValue, parse_result
+
+
+class KnownFront(Protocol):
+    """The true Pareto front of a test problem (minimization form)."""
+
+    def sample(self, n: int = 2000, seed: int = 0) -> np.ndarray: ...
+
+    def hypervolume(self, ref: np.ndarray) -> float: ...
+
+
+@dataclass
+class Problem:
+    """Space + objectives + evaluation.
+
+    Args:
+        name: short name, shown in reports.
+        space: the design space.
+        objectives: objectives and outcome constraints.
+        evaluate: the evaluation function, as ``"module:function"`` or an importable function
+            (or :func:`detopt.task`). It is called as ``evaluate(params, **evaluate_options)``
+            and returns ``{metric: value}`` or ``{metric: (mean, sem)}``.
+        evaluate_options: extra keyword arguments for every call.
+        resources: what one evaluation needs (cores, memory, walltime); defaults to the
+            task's own resources when ``evaluate`` is a :func:`detopt.task`.
+        known_front: the true front, for normalized hypervolume and IGD+ (test problems).
+    """
+
+    name: str
+    space: Space
+    objectives: ObjectiveSet
+    evaluate: str | Callable[..., Any]
+    evaluate_options: Mapping[str, Any] = field(default_factory=dict)
+    resources: Resources | None = None
+    known_front: KnownFront | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.resources is None:
+            self.resources = self.evaluate.resources if isinstance(self.evaluate, Task) else Resources()
+        if not isinstance(self.evaluate, str):
+            self.evaluate = function_reference(self.evaluate)
+
+    @property
+    def function(self) -> str:
+        """``"module:function"`` reference of the evaluation."""
+        assert isinstance(self.evaluate, str)
+        return self.evaluate
+
+    def call(self, params: Mapping[str, Any]) -> TaskCall:
+        """The task call that evaluates ``params``."""
+        assert self.resources is not None
+        return TaskCall(self.function, {"params": dict(params), **self.evaluate_options},
+                        self.resources, label=self.name)
+
+    def evaluate_here(self, params: Mapping[str, Any]) -> dict[str, MetricValue]:
+        """Evaluate ``params`` in this process and parse the result (no runner, no storage)."""
+        values = self.space.validate(params)
+        raw = resolve(self.function)(values, **self.evaluate_options)
+        return parse_result(raw, self.objectives.required_metrics)
+
+    def true_hypervolume(self, ref: np.ndarray | None) -> float | None:
+        if self.known_front is None or ref is None:
+            return None
+        return self.known_front.hypervolume(ref)

@@ -1,0 +1,49 @@
+"""Entry point of a local worker process: ``python -m detopt.runners._worker READ_FD WRITE_FD THREADS``.
+
+Started as a fresh interpreter (not forked), so it never re-imports the user's ``__main__``
+and never inherits the driver's threads. It receives ``(task_id, TaskCall)`` messages and
+answers ``(task_id, "ok" | "error", payload)``; ``None`` asks it to exit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def serve(receive: Connection, send: Connection) -> None:
+    from detopt.errors import RemoteTaskError
+    from detopt.task import execute
+
+    while True:
+        try:
+            message = receive.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        task_id, call = message
+        try:
+            outcome: tuple[str, Any] = ("ok", execute(call))
+        except RemoteTaskError as exc:
+            outcome = ("error", exc)
+        try:
+            send.send((task_id, *outcome))
+        except Exception as exc:  # the result could not be pickled
+            send.send((task_id, "error", RemoteTaskError(
+                type(exc).__name__, f"cannot send the result back: {exc}", "", retryable=False)))
+
+
+def main() -> None:
+    read_fd, write_fd, threads = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    for variable in _THREAD_VARIABLES:  # before the user's code imports numpy
+        os.environ.setdefault(variable, threads)
+    serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The runner protocol: where trials run (local processes, Dask, SLURM, PanDA).
+
+A runner turns a :class:`~detopt.task.TaskCall` into a standard
+:class:`concurrent.futures.Future`, so the study waits on every backend the same way. Each
+future carries a ``handle`` (SLURM job id, Dask key, ...) that the study stores with the trial;
+a *durable* runner's work survives the death of the driver, and :meth:`Runner.reattach` turns
+a stored handle back into a future instead of running the trial again.
+
+Failures arrive as exceptions on the future, all subclasses of
+:class:`~detopt.errors.TrialError`: :class:`~detopt.errors.RemoteTaskError` (the function
+raised; carries the traceback), :class:`~detopt.errors.TrialTimeoutError`,
+:class:`~detopt.errors.WorkerLostError`, :class:`TrialCancelledError`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from concurrent.futures import Future
+from typing import Any, ClassVar
+
+from detopt.errors import TrialError
+from detopt.task import TaskCall
+
+
+class TrialCancelledError(TrialError):
+    """The work was cancelled (by the study, a user, or the batch system)."""
+
+
+class RunnerFuture(Future):
+    """A :class:`concurrent.futures.Future` that knows the backend handle of its work."""
+
+    def __init__(self, handle: str | None = None):
+        super().__init__()
+        self.handle = handle
+
+
+class Runner(ABC):
+    """Executes task calls somewhere and reports through futures.
+
+    Subclasses set :attr:`name`, :attr:`durable` and implement :meth:`submit` and
+    :meth:`close`; durable ones also implement :meth:`reattach`.
+    """
+
+    #: short name used in configs and stored handles
+    name: ClassVar[str] = "runner"
+    #: True when submitted work keeps running if the driver process dies
+    durable: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def slots(self) -> int:
+        """How many calls this runner executes at once (the default study concurrency)."""
+
+    @abstractmethod
+    def submit(self, call: TaskCall) -> RunnerFuture:
+        """Start ``call``; the returned future resolves to its result or a TrialError."""
+
+    def reattach(self, handle: str) -> RunnerFuture | None:
+        """A future for work started by an earlier driver, or ``None`` if it cannot be found."""
+        return None
+
+    def cancel(self, future: Future) -> bool:
+        """Stop the work behind ``future``; returns True if it was stopped or never started."""
+        return future.cancel()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release workers and connections. Durable runners leave submitted work running."""
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
