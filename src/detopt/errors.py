@@ -38,7 +38,7 @@ class ConfigError(DetoptError):
     """The study configuration (YAML or Python objects) is invalid."""
 
 
-class ConstraintSyntaxError(DetoptError):
+class ConstraintSyntaxError(ConfigError):
     """A linear or outcome constraint string could not be parsed."""
 
 

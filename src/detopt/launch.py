@@ -26,13 +26,14 @@ from detopt.storage import Storage, storage_url
 from detopt.study import Study
 
 
-def _assemble(config: StudyConfig, storage: Storage, record: Any | None) -> Study:
+def _assemble(config: StudyConfig, storage: Storage, record: Any | None,
+              with_runner: bool = True) -> Study:
     problem = build_problem(config)
     settings = study_settings(config)
     optimizer = make_optimizer(config.optimizer.name, problem.space, problem.objectives,
                                seed=config.optimizer.seed, options=config.optimizer.options)
     settings.check(problem)
-    runner = make_runner(config.runner.kind, config.runner.options())
+    runner = make_runner(config.runner.kind, config.runner.options()) if with_runner else None
     try:
         if record is None:
             study = Study.create(config.name, problem, optimizer, runner, storage, settings,
@@ -40,7 +41,8 @@ def _assemble(config: StudyConfig, storage: Storage, record: Any | None) -> Stud
         else:
             study = Study(config.name, problem, optimizer, runner, storage, settings, record)
     except BaseException:
-        runner.close()
+        if runner is not None:
+            runner.close()
         raise
     study.config = config
     return study
@@ -58,8 +60,20 @@ def new_study(config: StudyConfig | str | Path) -> Study:
     return _assemble(config, storage, None)
 
 
+def locate_storage(target: str | Path) -> tuple[str, str | None]:
+    """``(storage URL, study name or None)`` from a YAML file, a database file or a URL."""
+    text = str(target)
+    if Path(text).suffix in (".yaml", ".yml"):
+        config = load_config(text)
+        return storage_target(config), config.name
+    if "://" not in text and not Path(text).is_file():
+        raise StorageError(f"no such storage file: {text}.", field="CONFIG_OR_STORAGE",
+                           fix="give the study's YAML file, its .db file, or a database URL")
+    return storage_url(text), None
+
+
 def resume_study(target: str | Path, name: str | None = None,
-                 overrides: Mapping[str, Any] | None = None) -> Study:
+                 overrides: Mapping[str, Any] | None = None, *, read_only: bool = False) -> Study:
     """Reopen a stored study.
 
     Args:
@@ -67,13 +81,10 @@ def resume_study(target: str | Path, name: str | None = None,
         name: study name; needed with a storage that holds several studies.
         overrides: new values for the ``study`` section (e.g. ``max_trials``), and for
             ``runner`` under the key ``"runner"``.
+        read_only: open without a runner (for status, export and reports).
     """
-    path = Path(str(target))
-    if path.suffix in (".yaml", ".yml"):
-        file_config = load_config(path)
-        url, name = storage_target(file_config), name or file_config.name
-    else:
-        url = storage_url(target)
+    url, file_name = locate_storage(target)
+    name = name or file_name
     storage = Storage(url)
     try:
         studies = storage.list_studies()
@@ -93,7 +104,7 @@ def resume_study(target: str | Path, name: str | None = None,
                 stored["runner"] = {**stored.get("runner", {}), **value}
             elif value is not None:
                 stored.setdefault("study", {})[key] = value
-        return _assemble(parse_config(stored), storage, record)
+        return _assemble(parse_config(stored), storage, record, with_runner=not read_only)
     except BaseException:
         storage.close()
         raise

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import numpy as np
+from scipy.optimize import linprog
 from scipy.stats import qmc
 
 from detopt.errors import ConfigError, DetoptError
@@ -149,6 +150,17 @@ class Space:
                         field=where, fix="constrain only float/int parameters without log: true")
             parsed.append(ineq)
         self.constraints = tuple(parsed)
+        if self.constraints:
+            self._check_feasible_region()
+
+    def _check_feasible_region(self) -> None:
+        """Fail at once (not after a long sampling search) when the constraints exclude every point."""
+        A, b = self.linear_constraints_unit()
+        result = linprog(np.zeros(self.dim), A_ub=A, b_ub=b, bounds=[(0.0, 1.0)] * self.dim,
+                         method="highs")
+        if result.status == 2:
+            raise ConfigError("the linear constraints cannot all hold inside the parameter bounds.",
+                              field="constraints", fix="check the constraint directions and bounds")
 
     # ----------------------------------------------------------------------------- basics
     @property
@@ -322,7 +334,7 @@ class SobolStream:
     """
 
     _BLOCK = 256
-    _MAX_DRAWS = 2**22
+    _MAX_DRAWS = 2**18
 
     def __init__(self, space: Space, seed: int = 0):
         self.space = space

@@ -138,13 +138,13 @@ class Study:
         name: unique name in the storage.
         problem: what to optimize.
         optimizer: how to propose designs.
-        runner: where evaluations run.
+        runner: where evaluations run (``None`` for a read-only view: status, export, report).
         storage: where everything is kept.
         settings: stop rules, concurrency and failure policy.
         record: the stored study row.
     """
 
-    def __init__(self, name: str, problem: Problem, optimizer: Optimizer, runner: Runner,
+    def __init__(self, name: str, problem: Problem, optimizer: Optimizer, runner: Runner | None,
                  storage: Storage, settings: StudySettings, record: StudyRecord):
         settings.check(problem)
         self.name = name
@@ -167,7 +167,8 @@ class Study:
 
     def close(self) -> None:
         """Release the runner's workers and the storage connection."""
-        self.runner.close()
+        if self.runner is not None:
+            self.runner.close()
         self.storage.close()
 
     def __enter__(self) -> Study:
@@ -228,6 +229,8 @@ class Study:
     # ----------------------------------------------------------------------------- run
     def run(self) -> RunOutcome:
         """Run until a stop rule fires. Ctrl-C stops cleanly with everything stored."""
+        if self.runner is None:
+            raise RuntimeError("this study was opened read-only (no runner)")
         self._stop = None
         self._started = time.monotonic()
         self.storage.set_study_status(self.record.id, "running", claim=True)

@@ -7,6 +7,7 @@ objectives ``f1``, ``f2`` (both to minimize) unless it is meant to fail.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -45,11 +46,24 @@ def flaky(params: dict[str, Any], state_dir: str, failures: int = 1) -> dict[str
 
     Attempts are counted in files under ``state_dir``, so retries in other processes see them.
     """
-    key = "_".join(f"{k}={params[k]!r}" for k in sorted(params)).replace("/", "_")[:200]
-    counter = Path(state_dir) / f"{abs(hash(key)) % 10**12}.attempts"
+    key = "_".join(f"{k}={params[k]!r}" for k in sorted(params))
+    counter = Path(state_dir) / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.attempts"
     counter.parent.mkdir(parents=True, exist_ok=True)
     seen = int(counter.read_text()) if counter.exists() else 0
     counter.write_text(str(seen + 1))
     if seen < failures:
         raise RuntimeError(f"flaky failure {seen + 1} of {failures}")
+    return sphere(params)
+
+
+def constant(params: dict[str, Any], value: float = 1.0) -> dict[str, float]:
+    """The same result for every design: a study on it stops gaining hypervolume at once."""
+    return {"f1": value, "f2": value}
+
+
+def uneven_sleep(params: dict[str, Any], fast: float = 0.05, slow: float = 1.5,
+                 slow_below: float = 0.25) -> dict[str, float]:
+    """Sleep ``slow`` seconds when ``params["x"] < slow_below``, else ``fast``: run times that
+    depend on the design, as real simulations' do."""
+    time.sleep(slow if float(params["x"]) < slow_below else fast)
     return sphere(params)

@@ -33,13 +33,33 @@ def serve(receive: Connection, send: Connection) -> None:
             outcome = ("error", exc)
         try:
             send.send((task_id, *outcome))
+        except OSError:  # the driver is gone
+            return
         except Exception as exc:  # the result could not be pickled
             send.send((task_id, "error", RemoteTaskError(
                 type(exc).__name__, f"cannot send the result back: {exc}", "", retryable=False)))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the driver dies (even by SIGKILL), so no orphaned
+    simulation keeps running after a crash; resume re-runs the interrupted trial."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the driver died before prctl took effect
+        os._exit(1)
+
+
 def main() -> None:
     read_fd, write_fd, threads = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    _die_with_parent()
     for variable in _THREAD_VARIABLES:  # before the user's code imports numpy
         os.environ.setdefault(variable, threads)
     serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False))

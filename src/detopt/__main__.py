@@ -1,0 +1,5 @@
+"""``python -m detopt`` is the ``detopt`` command."""
+
+from detopt.cli import main
+
+main()
