@@ -41,8 +41,10 @@ def _stats(n: np.ndarray, s: np.ndarray, a: np.ndarray, det: np.ndarray, n_ev: n
 
 
 def _nsigma(ta, tb, na, nb, ma, mb):
+    """AID2E N-sigma; 0 where undefined (a species without window photons: no separation)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.abs(ta - tb) * np.sqrt(0.5 * (na + nb)) / (0.5 * (ma + mb))
+        value = np.abs(ta - tb) * np.sqrt(0.5 * (na + nb)) / (0.5 * (ma + mb))
+    return np.nan_to_num(value, nan=0.0, posinf=0.0)
 
 
 def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired: bool = True) -> PairMetric:
@@ -53,8 +55,8 @@ def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired
     """
     out = []
     rng = np.random.default_rng([seed, 0xB007])
-    w_a = _weights(rng, len(a.n_win), n_boot)
-    w_b = w_a if paired and len(a.n_win) == len(b.n_win) else _weights(rng, len(b.n_win), n_boot)
+    w_a = bootstrap_weights(rng, len(a.n_win), n_boot)
+    w_b = w_a if paired and len(a.n_win) == len(b.n_win) else bootstrap_weights(rng, len(b.n_win), n_boot)
     for smp, w in ((a, w_a), (b, w_b)):
         ev = smp.event.astype(float)
         det = ev * (smp.n_win > DETECTED_MIN)
@@ -74,10 +76,12 @@ def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired
                       (pa[3], pb[3]))
 
 
-def _weights(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
+def bootstrap_weights(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
+    """(n_boot, n) resampling counts: n draws with replacement per replica."""
     if n_boot == 0 or n == 0:
         return np.zeros((0, n))
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    draws = rng.integers(0, n, size=(n_boot, n)) + (np.arange(n_boot) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
 
 
 def weighted_quantiles(x: np.ndarray, weights: np.ndarray | None, qs: tuple[float, ...]) -> np.ndarray:

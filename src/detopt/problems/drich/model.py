@@ -92,7 +92,7 @@ def _track_nsigma(samples: _Samples, point: ScanPoint, n_boot: int, seed: int) -
     if not n_boot:
         return value, 0.0
     rng = np.random.default_rng([seed, POINTS.index(point), 0x7AC])
-    w = rng.multinomial(len(a.n_win), np.full(len(a.n_win), 1.0 / len(a.n_win)), size=n_boot).astype(float)
+    w = metrics.bootstrap_weights(rng, len(a.n_win), n_boot)
     reps = []
     for smp in (a, b):
         sel = smp.event & (smp.n_win >= 3)
@@ -112,8 +112,7 @@ def _reach(samples: _Samples, radiator: int, pair: tuple[str, str], n_boot: int,
         sem = 0.0
         if n_boot:
             rng = np.random.default_rng([seed, POINTS.index(point), 0x3EAC])
-            n = len(smp.n_win)
-            w = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+            w = metrics.bootstrap_weights(rng, len(smp.n_win), n_boot)
             reps = reach.reach(reach.response(smp, w), MASSES[pair[0]], MASSES[pair[1]])
             sem = float(np.std(reps))
         values.append((value, sem))

@@ -21,7 +21,7 @@ from .presets import Preset
 from .rng import Stream
 
 # purpose codes of the counter-based random numbers (see rng.py)
-P_ETA, P_PHI, P_TRK, P_NPHOT = 0, 1, 2, 3
+P_ETA, P_PHI, P_TRK, P_NPHOT, P_LHS, P_TRK2, P_NPERM = 0, 1, 2, 3, 15, 16, 17
 P_POS, P_ENERGY, P_AZIM, P_ABS, P_RAY, P_SCOS, P_SPHI, P_ABS2, P_RAY2, P_FRESNEL = range(4, 14)
 MAX_PHOTONS = 1 << 10  # photon slots per track (rng.SLOT_BITS)
 
@@ -45,11 +45,17 @@ class Tracks:
 
 
 def make_tracks(stream: Stream, n: int, p: float, mass: float, eta_range: tuple[float, float],
-                preset: Preset) -> Tracks:
+                preset: Preset, stratified: bool = True) -> Tracks:
     """Uniform in eta inside the bin and in phi inside one sector; smeared measured direction."""
     keys = stream.keys(np.arange(n))
-    eta = eta_range[0] + (eta_range[1] - eta_range[0]) * stream.uniform(keys, P_ETA)
-    phi = (stream.uniform(keys, P_PHI) - 0.5) * geo.SECTOR
+    u_eta, u_phi = stream.uniform(keys, P_ETA), stream.uniform(keys, P_PHI)
+    if stratified:
+        # Latin hypercube in (eta, phi): same distribution, less kinematic sampling noise
+        order = np.argsort(stream.uniform(keys, P_LHS))
+        u_eta = (np.arange(n) + u_eta) / n
+        u_phi = (order + u_phi) / n
+    eta = eta_range[0] + (eta_range[1] - eta_range[0]) * u_eta
+    phi = (u_phi - 0.5) * geo.SECTOR
     theta = 2.0 * np.arctan(np.exp(-eta))
     d = np.column_stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
     meas = d
@@ -57,10 +63,18 @@ def make_tracks(stream: Stream, n: int, p: float, mass: float, eta_range: tuple[
         sigma = np.hypot(preset.tracking_const, preset.tracking_msc / p)
         e1, e2 = orthonormal_basis(d)
         g1 = stream.normal(keys, P_TRK)[:, None]
-        g2 = stream.normal(keys, P_TRK + 1)[:, None]
+        g2 = stream.normal(keys, P_TRK2)[:, None]
         meas = d + sigma * (g1 * e1 + g2 * e2)
         meas /= np.linalg.norm(meas, axis=1)[:, None]
     return Tracks(p, mass, eta, d, meas)
+
+
+def stratified_uniform(stream: Stream, n: int, purpose: int, perm_purpose: int) -> np.ndarray:
+    """One uniform per track, stratified over the n tracks (a random, design-independent
+    permutation of the strata): each value is still U(0, 1), but their sum fluctuates far less."""
+    keys = stream.keys(np.arange(n))
+    order = np.argsort(stream.uniform(keys, perm_purpose))
+    return (order + stream.uniform(keys, purpose)) / n
 
 
 def poisson_icdf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -126,7 +140,7 @@ def aerogel_photons(design: Design, optics: Optics, preset: Preset, tracks: Trac
     spec = optics.spectrum("aerogel", tracks.beta)
     mu = np.where(crosses, length * spec.yield_per_cm, 0.0)
     ids = np.arange(len(tracks))
-    counts = poisson_icdf(stream.uniform(stream.keys(ids), P_NPHOT), mu)
+    counts = poisson_icdf(stratified_uniform(stream, len(tracks), P_NPHOT, P_NPERM), mu)
     track, slot, keys = _emit(stream, counts, ids)
 
     u = stream.uniform(keys, P_POS)
@@ -190,7 +204,7 @@ def gas_photons(design: Design, optics: Optics, tracks: Tracks, stream: Stream) 
     length = np.clip(np.nan_to_num(t1 - t0), 0.0, None)
     spec = optics.spectrum("gas", tracks.beta)
     ids = np.arange(len(tracks))
-    counts = poisson_icdf(stream.uniform(stream.keys(ids), P_NPHOT), length * spec.yield_per_cm)
+    counts = poisson_icdf(stratified_uniform(stream, len(tracks), P_NPHOT, P_NPERM), length * spec.yield_per_cm)
     track, slot, keys = _emit(stream, counts, ids)
     t = t0[track] + stream.uniform(keys, P_POS) * length[track]
     pos = d[track] * t[:, None]
