@@ -144,6 +144,8 @@ class StudyLoopConfig(_Strict):
     max_failed_trials: int | None = Field(None, ge=1)
     prefetch: bool = True
     reference_point: list[float] | None = None
+    initial_designs: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "designs evaluated first, e.g. the current baseline; missing parameters are an error"))
 
 
 class ReportConfig(_Strict):
@@ -304,6 +306,8 @@ def validate(config: StudyConfig) -> Problem:
     settings = study_settings(config)
     settings.check(problem)
     problem.objectives.reference_point(settings.reference_point)
+    for i, design in enumerate(config.study.initial_designs):
+        problem.space.validate(design, field_prefix=f"study.initial_designs[{i}]")
     return problem
 
 

@@ -36,8 +36,11 @@ def _assemble(config: StudyConfig, storage: Storage, record: Any | None,
     runner = make_runner(config.runner.kind, config.runner.options()) if with_runner else None
     try:
         if record is None:
+            for i, design in enumerate(config.study.initial_designs):
+                problem.space.validate(design, field_prefix=f"study.initial_designs[{i}]")
             study = Study.create(config.name, problem, optimizer, runner, storage, settings,
                                  config.model_dump(mode="json"))
+            study.enqueue(config.study.initial_designs, generator="initial")
         else:
             study = Study(config.name, problem, optimizer, runner, storage, settings, record)
     except BaseException:

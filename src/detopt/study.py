@@ -186,6 +186,18 @@ class Study:
         record = storage.create_study(name, config)
         return cls(name, problem, optimizer, runner, storage, settings, record)
 
+    def enqueue(self, designs: list[Mapping[str, Any]], generator: str = "user") -> list[Trial]:
+        """Add designs to evaluate before the optimizer's own (e.g. the current baseline).
+
+        They are validated, stored as PENDING and run first; they count towards the budget.
+        """
+        new = [Trial(index=self._next_index() + i,
+                     params=self.problem.space.validate(d, field_prefix=f"initial_designs[{i}]"),
+                     generator=generator) for i, d in enumerate(designs)]
+        self.storage.add_trials(self.record.id, new)
+        self.trials.update({t.index: t for t in new})
+        return new
+
     # ------------------------------------------------------------------------- queries
     def counts(self) -> dict[TrialStatus, int]:
         out = {s: 0 for s in TrialStatus}

@@ -49,7 +49,7 @@ def _sphere(n_variables: int = 2, seconds: float = 0.0) -> Problem:
 _BUILDERS: dict[str, Callable[..., Problem] | str] = {
     **{f"dtlz{i}": _dtlz(f"dtlz{i}") for i in range(1, 8)},
     "sphere": _sphere,
-    "drich": "detopt.problems.drich.problem:build_problem",
+    "drich": "detopt.problems.drich_problem:build_problem",
 }
 
 

@@ -15,6 +15,7 @@ from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
 
 _REGISTRY = {
     "local": "detopt.runners.local:LocalRunner",
+    "inline": "detopt.runners.inline:InlineRunner",
     "dask": "detopt.runners.dask:DaskRunner",
     "slurm": "detopt.runners.slurm:SlurmRunner",
 }

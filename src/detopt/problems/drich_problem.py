@@ -1,0 +1,57 @@
+"""The dRICH simulation as a detopt :class:`~detopt.problem.Problem` (built-in name ``drich``).
+
+The physics lives in :mod:`detopt.problems.drich`; this module only declares the design space
+(the 7 recommended absolute parameters, optionally the aerogel index), the objectives with
+AID2E's thresholds, and how constraint violations are handled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from detopt.errors import ConfigError
+from detopt.objectives import Objective, ObjectiveSet
+from detopt.problem import Problem
+from detopt.space import FloatParameter, Space
+
+
+def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000, seed: int = 12345,
+                  objectives: Sequence[str] | None = None, aerogel_index: bool = False,
+                  constraints: Literal["fail", "outcome"] = "fail") -> Problem:
+    """The dRICH design problem.
+
+    Args:
+        preset: ``"aid2e_calibrated"`` (reproduces AID2E's nominal numbers) or ``"pure"``.
+        tracks_per_point: tracks per scan point and species (1000: about 0.35 s per design).
+        seed: common random numbers: the same tracks and photons for every design.
+        objectives: names from ``drich.OBJECTIVES`` (default: AID2E's three).
+        aerogel_index: also optimize the aerogel refractive index.
+        constraints: ``"fail"``: an overlapping design fails fast, naming the constraint (AID2E's
+            policy); ``"outcome"``: its margins become outcome constraints ``margin_<name> >= 0``,
+            so the optimizer can model the feasible region.
+    """
+    from detopt.problems import drich
+
+    names = list(objectives or drich.DEFAULT_OBJECTIVES)
+    unknown = [n for n in names if n not in drich.OBJECTIVES]
+    if unknown:
+        raise ConfigError(f"unknown dRICH objective {unknown[0]!r}.", field="problem.options.objectives",
+                          fix=f"use some of: {', '.join(drich.OBJECTIVES)}")
+    if constraints not in ("fail", "outcome"):
+        raise ConfigError(f"constraints must be 'fail' or 'outcome', got {constraints!r}.",
+                          field="problem.options.constraints", fix="pick one of the two")
+    specs = list(drich.PARAMETERS) + (list(drich.OPTIONAL_PARAMETERS) if aerogel_index else [])
+    space = Space([FloatParameter(p["name"], p["low"], p["high"], unit=p["unit"],
+                                  description=p["description"]) for p in specs])
+    objective_set = ObjectiveSet(
+        [Objective(n, drich.OBJECTIVES[n]["direction"], drich.OBJECTIVES[n]["threshold"],
+                   drich.OBJECTIVES[n]["description"]) for n in names],
+        [f"margin_{c} >= 0" for c in drich.CONSTRAINTS] if constraints == "outcome" else [])
+    return Problem(
+        name="drich", space=space, objectives=objective_set, evaluate="detopt.problems.drich:evaluate",
+        evaluate_options={"preset": preset, "tracks_per_point": tracks_per_point, "seed": seed,
+                          "objectives": names, "constraints": constraints},
+        description=f"ePIC dRICH fast simulation ({preset}, {tracks_per_point} tracks per point): "
+                    f"{', '.join(names)}")
+
