@@ -15,10 +15,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Imported eagerly: the decorator ``detopt.task`` must win over the submodule of the same name.
+from detopt.task import Task, TaskCall, task  # noqa: E402
+
 _EXPORTS = {
-    "task": "detopt.task",
-    "Task": "detopt.task",
-    "TaskCall": "detopt.task",
     "Space": "detopt.space",
     "FloatParameter": "detopt.space",
     "IntParameter": "detopt.space",
@@ -37,7 +37,7 @@ _EXPORTS = {
     "InfeasibleDesignError": "detopt.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["Task", "TaskCall", "__version__", "task", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

@@ -298,8 +298,10 @@ def validate(config: StudyConfig) -> Problem:
     """Check everything that can be checked without running: problem, optimizer, settings."""
     from detopt.optimizers.base import make_optimizer
     from detopt.runners import runner_class
+    from detopt.task import resolve
 
     problem = build_problem(config)
+    resolve(problem.function)
     make_optimizer(config.optimizer.name, problem.space, problem.objectives,
                    seed=config.optimizer.seed, options=config.optimizer.options)
     runner_class(config.runner.kind)

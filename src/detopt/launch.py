@@ -24,11 +24,13 @@ from detopt.optimizers.base import make_optimizer
 from detopt.runners import make_runner
 from detopt.storage import Storage, storage_url
 from detopt.study import Study
+from detopt.task import resolve
 
 
 def _assemble(config: StudyConfig, storage: Storage, record: Any | None,
               with_runner: bool = True) -> Study:
     problem = build_problem(config)
+    resolve(problem.function)  # an unimportable evaluation is a config error, before any trial
     settings = study_settings(config)
     optimizer = make_optimizer(config.optimizer.name, problem.space, problem.objectives,
                                seed=config.optimizer.seed, options=config.optimizer.options)

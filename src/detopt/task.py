@@ -27,7 +27,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from detopt.errors import ConfigError, RemoteTaskError, TrialError
+from detopt.errors import ConfigError, DetoptError, RemoteTaskError, TrialError
 from detopt.units import parse_duration, parse_memory_mb
 
 if TYPE_CHECKING:
@@ -127,7 +127,8 @@ def execute(call: TaskCall) -> Any:
     except BaseException as exc:  # noqa: BLE001 - everything must travel back as data
         if isinstance(exc, KeyboardInterrupt):
             raise
-        retryable = exc.retryable if isinstance(exc, TrialError) else True
+        # a user error (bad reference, bad option) fails the same way every time
+        retryable = exc.retryable if isinstance(exc, TrialError) else not isinstance(exc, DetoptError)
         raise RemoteTaskError(type(exc).__name__, str(exc), traceback.format_exc(),
                               retryable=retryable) from None
     finally:

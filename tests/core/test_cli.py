@@ -121,6 +121,9 @@ BAD_CONFIGS = [
     (with_changes(problem={"parameters": [{"name": "x", "low": 0, "high": 1}],
                            "objectives": [{"name": "f"}]}), "problem", "needs 'evaluate'"),
     (with_changes(problem__objectives=[{"name": "f7"}]), "problem.objectives[0].name", "no objective"),
+    (with_changes(problem={"evaluate": "no_such_pkg_xyz:run", "parameters": [{"name": "x", "low": 0, "high": 1}],
+                           "objectives": [{"name": "f"}]}), "evaluate", "cannot import module"),
+    (with_changes(study__initial_designs=[{"x1": 0.5}]), "study.initial_designs[0].x2", "missing value"),
 ]
 
 
