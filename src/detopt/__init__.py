@@ -33,6 +33,10 @@ _EXPORTS = {
     "Study": "detopt.study",
     "StudySettings": "detopt.study",
     "Storage": "detopt.storage",
+    "new_study": "detopt.launch",
+    "resume_study": "detopt.launch",
+    "load_config": "detopt.config",
+    "parse_config": "detopt.config",
     "DetoptError": "detopt.errors",
     "InfeasibleDesignError": "detopt.errors",
 }

@@ -93,6 +93,9 @@ def _summary(study: Any, outcome: Any) -> None:
     table.add_row("Pareto set", f"{len(study.tracker.front_ids)} designs")
     if study.hypervolume is not None:
         table.add_row("hypervolume", f"{study.hypervolume:.6g}")
+    igd = study.igd_plus()
+    if igd is not None:
+        table.add_row("IGD+", f"{igd:.4g} (distance to the true front)")
     out.print(table)
     if study.normalized_hypervolume is not None:
         out.print(f"normalized hypervolume against the true front: "

@@ -213,6 +213,14 @@ class Study:
     def normalized_hypervolume(self) -> float | None:
         return self.tracker.normalized
 
+    def igd_plus(self, n_front_points: int = 5000) -> float | None:
+        """IGD+ of the current Pareto set to a sample of the true front (known fronts only)."""
+        if self.problem.known_front is None or not self.tracker.front.size:
+            return None
+        from detopt.metrics import igd_plus
+
+        return igd_plus(self.tracker.front, self.problem.known_front.sample(n_front_points))
+
     def pareto_trials(self) -> list[Trial]:
         """Completed, feasible, non-penalized trials on the current Pareto front."""
         return [self.trials[i] for i in self.tracker.front_ids if i in self.trials]

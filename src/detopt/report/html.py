@@ -82,6 +82,7 @@ def write_report(study: Study, directory: str | Path) -> Path:
         kpis.append(("hypervolume", f"{study.hypervolume:.5g}"))
     if study.normalized_hypervolume is not None:
         kpis.append(("HV / true-front HV", f"{study.normalized_hypervolume:.4f}"))
+        kpis.append(("IGD+ to the true front", f"{study.igd_plus():.4g}"))
     durations = [t.duration for t in trials if t.duration is not None]
     if durations:
         kpis.append(("median trial time", format_duration(sorted(durations)[len(durations) // 2])
