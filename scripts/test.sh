@@ -99,6 +99,7 @@ say "services: ${SERVICES}; DETOPT_TEST_PG_URL=${DETOPT_TEST_PG_URL:-} DETOPT_TE
 # pytest runs in the background so that a signal to this script is handled at once (bash defers traps
 # while a foreground child runs); `env --default-signal=INT` undoes the SIGINT-ignore that bash applies
 # to background jobs, so pytest can still be interrupted cleanly.
+say "running: .venv/bin/python -m pytest ${args[*]:-}"
 t=$(now_s)
 rc=0
 env --default-signal=INT "$ROOT/.venv/bin/python" -m pytest ${args[@]+"${args[@]}"} &

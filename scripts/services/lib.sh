@@ -51,8 +51,7 @@ check_state_dir() {
   if [ ${#d} -gt 70 ]; then
     die "DETOPT_STATE_DIR='$d' is ${#d} bytes long; keep it <= 70 (Unix socket paths below it are limited to 107 bytes)"
   fi
-  mkdir -p "$d" "$DETOPT_RUN_DIR"
-  chmod 755 "$d"
+  mkdir -p "$d" "$DETOPT_RUN_DIR"   # new directories get 755 (umask 022 above)
   local p=$d mode
   while [ -n "$p" ] && [ "$p" != / ]; do
     mode=$(stat -c %A "$p")
@@ -191,7 +190,7 @@ stop_slurm() {
     local jobs end
     jobs=$(SLURM_CONF=$DETOPT_STATE_DIR/slurm/slurm.conf timeout 10 squeue -h -o %i 2> /dev/null || true)
     if [ -n "$jobs" ]; then
-      log "cancelling SLURM jobs: $(echo $jobs)"
+      log "cancelling SLURM jobs: $(printf '%s ' $jobs)"
       # shellcheck disable=SC2086
       SLURM_CONF=$DETOPT_STATE_DIR/slurm/slurm.conf timeout 10 scancel $jobs 2> /dev/null || true
       end=$(( SECONDS + 20 ))

@@ -122,7 +122,8 @@ fi
 svc_start mariadbd mariadbd "$M/stdout.log" \
   mariadbd --no-defaults --user=root --datadir="$M/data" --socket="$M/mysql.sock" --port="$DB_PORT" \
   --bind-address=127.0.0.1 --pid-file="$M/mariadbd.pid" --log-error="$M/error.log" \
-  --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 --skip-log-bin
+  --innodb-buffer-pool-size=64M --innodb-lock-wait-timeout=900 \
+  --innodb-flush-log-at-trx-commit=0 --skip-log-bin
 wait_for "MariaDB ping on $M/mysql.sock" "$DETOPT_SERVICE_TIMEOUT" mariadbd "$M/error.log" "$M/stdout.log" -- \
   mariadb-admin --no-defaults --socket="$M/mysql.sock" -uroot ping
 mariadb --no-defaults --socket="$M/mysql.sock" -uroot -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
