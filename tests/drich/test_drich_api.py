@@ -1,16 +1,15 @@
-"""Public API of detopt.problems.drich: declarations, determinism, common random numbers, picture."""
+"""Public API of detopt.problems.drich: declarations, determinism, common random numbers, PNG."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pytest
 
 from detopt.problems import drich
 
-SEVEN = ["mirror_radius", "mirror_centerx", "sensor_radius", "sensor_centerx", "sensor_dz", "snout_length",
-         "aerogel_thickness"]
+SEVEN = ["mirror_radius", "mirror_centerx", "sensor_radius", "sensor_centerx", "sensor_dz",
+         "snout_length", "aerogel_thickness"]
 
 
 def test_parameter_and_objective_declarations():
@@ -36,7 +35,8 @@ def test_same_seed_same_result_and_seeds_differ():
 
 
 def test_missing_parameters_take_nominal_values():
-    assert drich.evaluate({}, tracks_per_point=150) == drich.evaluate(dict(drich.NOMINAL), tracks_per_point=150)
+    explicit = drich.evaluate(dict(drich.NOMINAL), tracks_per_point=150)
+    assert drich.evaluate({}, tracks_per_point=150) == explicit
 
 
 def test_common_random_numbers_make_the_surface_smooth():
@@ -61,7 +61,8 @@ def test_optional_objectives():
 
 
 def test_bootstrap_sem_is_a_sensible_noise_estimate():
-    seeds = [drich.evaluate({}, tracks_per_point=300, seed=s, sem="none")["piKsep_etahigh"][0] for s in range(6)]
+    seeds = [drich.evaluate({}, tracks_per_point=300, seed=s, sem="none")["piKsep_etahigh"][0]
+             for s in range(6)]
     sem = drich.evaluate({}, tracks_per_point=300)["piKsep_etahigh"][1]
     # stratified sampling makes the bootstrap (which assumes iid tracks) conservative
     assert 0.5 * np.std(seeds, ddof=1) < sem < 4.0 * np.std(seeds, ddof=1)

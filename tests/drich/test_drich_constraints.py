@@ -36,9 +36,11 @@ def test_known_bad_geometries_are_rejected(params, violated):
     assert not err.value.retryable
 
 
-@pytest.mark.parametrize("params", [{"snout_length": 20.0}, {"snout_length": 25.0}, {"sensor_centerx": 185.0},
-                                    {"mirror_centerx": 160.0}, {"mirror_radius": 180.0},
-                                    {"sensor_radius": 500.0}, {"sensor_dz": 0.0}, {"aerogel_thickness": 6.0}])
+@pytest.mark.parametrize("params", [
+    {"snout_length": 20.0}, {"snout_length": 25.0}, {"sensor_centerx": 185.0},
+    {"mirror_centerx": 160.0}, {"mirror_radius": 180.0}, {"sensor_radius": 500.0},
+    {"sensor_dz": 0.0}, {"aerogel_thickness": 6.0},
+])
 def test_reference_feasible_designs_are_accepted(params):
     # reference 5.7: only snout < 20 cm and sensor_centerx 200/215 fail among the scans
     assert min(drich.constraint_margins(params).values()) >= 0
@@ -56,13 +58,15 @@ def test_infeasible_design_fails_before_any_tracing(monkeypatch):
 
 
 def test_margins_are_continuous_in_the_parameters():
-    values = [drich.constraint_margins({"snout_length": s})["pdu_in_vessel"] for s in (17.0, 17.01, 17.02)]
+    values = [drich.constraint_margins({"snout_length": s})["pdu_in_vessel"]
+              for s in (17.0, 17.01, 17.02)]
     assert abs(values[1] - values[0]) < 0.05 and abs(values[2] - values[1]) < 0.05
     assert values[0] < values[1] < values[2]  # a longer snout moves the PDUs downstream
 
 
 def test_outcome_mode_returns_margins_instead_of_raising():
-    result = drich.evaluate({"snout_length": 10.0}, tracks_per_point=50, constraints="outcome", sem="none")
+    result = drich.evaluate({"snout_length": 10.0}, tracks_per_point=50, constraints="outcome",
+                            sem="none")
     assert result["margin_pdu_in_vessel"][0] < 0
     assert result["margin_pdu_in_vessel"][1] == 0.0
     assert {"piKsep_etalow", "piKsep_etahigh", "acceptance"} <= set(result)

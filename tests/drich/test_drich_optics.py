@@ -54,7 +54,8 @@ def test_frank_tamm_yield_matches_analytic_integral(radiator):
     def density(energy):
         return opt.efficiency(optics.wavelength_nm(energy), radiator)
 
-    knots = tables.HC_EV_NM / np.concatenate([tables.PDE_S13361[:, 0], tables.FILTER_ABSLENGTH[:, 0]])
+    knots = tables.HC_EV_NM / np.concatenate([tables.PDE_S13361[:, 0],
+                                               tables.FILTER_ABSLENGTH[:, 0]])
     knots = np.sort(knots[(knots > 1.30) & (knots < 4.60)])
     integral = sum(quad(density, lo, hi, epsabs=1e-12)[0]
                    for lo, hi in zip(np.r_[1.30, knots], np.r_[knots, 4.60]))

@@ -24,9 +24,11 @@ NOMINAL = Design.from_params({})
 def test_reflection_point_obeys_the_reflection_law():
     rng = np.random.default_rng(1)
     c, r = NOMINAL.mirror_center, NOMINAL.mirror_radius
-    start = np.column_stack([rng.uniform(10, 90, 900), rng.uniform(-20, 20, 900), rng.uniform(200, 300, 900)])
-    hit = np.column_stack([rng.uniform(111, 170, 900), rng.uniform(-30, 30, 900), rng.uniform(222, 248, 900)])
-    inside = np.linalg.norm(start - c, axis=1) < r - 0.5  # emission points lie inside the mirror sphere
+    start = np.column_stack([rng.uniform(10, 90, 900), rng.uniform(-20, 20, 900),
+                             rng.uniform(200, 300, 900)])
+    hit = np.column_stack([rng.uniform(111, 170, 900), rng.uniform(-30, 30, 900),
+                           rng.uniform(222, 248, 900)])
+    inside = np.linalg.norm(start - c, axis=1) < r - 0.5  # emission lies inside the mirror sphere
     start, hit = start[inside], hit[inside]
     assert len(start) > 500
     p, _ = reflection_point(c, r, start, hit)
@@ -58,8 +60,8 @@ def test_closure_with_exact_emission_point_and_no_pixel_error(radiator, point):
     to_mirror = np.linalg.norm(np.where(np.isnan(hits.mirror_point), 0, hits.mirror_point)
                                - geo.rotate_z(ph.emission, -hits.sector * geo.SECTOR), axis=1)
     keep = ~ph.scattered & ~hits.direct & (to_mirror > 0.1)
-    theta = reconstruct_theta(NOMINAL, radiator, hits.true_position, hits.sector, tracks.direction[ph.track],
-                              ph.emission, ph.n_rad, ph.n_gas)
+    theta = reconstruct_theta(NOMINAL, radiator, hits.true_position, hits.sector,
+                              tracks.direction[ph.track], ph.emission, ph.n_rad, ph.n_gas)
     truth = np.arccos(1.0 / (ph.n_rad * tracks.beta))
     assert keep.sum() > 2000
     assert np.abs(theta - truth)[keep].max() < 1e-6
@@ -90,7 +92,8 @@ def test_larger_pixels_give_a_larger_pixel_error():
     widths = []
     for size in (0.15, 0.3, 0.6):
         preset = replace(PRESETS["pure"], pixel_size=size)
-        widths.append(diagnostics.error_budget(preset=preset, point=AID2E_SCAN[2], tracks_per_point=300,
-                                               effects=("pixel",))["pixel"])
+        budget = diagnostics.error_budget(preset=preset, point=AID2E_SCAN[2], tracks_per_point=300,
+                                          effects=("pixel",))
+        widths.append(budget["pixel"])
     assert widths[0] < widths[1] < widths[2]
     assert widths[2] / widths[1] == pytest.approx(2.0, rel=0.15)  # sigma_pix ~ pitch / (sqrt(12) f)

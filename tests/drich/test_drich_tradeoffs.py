@@ -47,8 +47,8 @@ def test_thicker_aerogel_helps_the_aerogel_objectives():
 
 
 def test_thicker_aerogel_gives_more_aerogel_photons():
-    n = [drich.scan_report({"aerogel_thickness": t}, tracks_per_point=300, points=drich.POINTS[1:2])[0]["n_window"]
-         for t in (2.0, 4.0, 6.0)]
+    n = [drich.scan_report({"aerogel_thickness": t}, tracks_per_point=300,
+                           points=drich.POINTS[1:2])[0]["n_window"] for t in (2.0, 4.0, 6.0)]
     assert n[0] < n[1] < n[2]
 
 

@@ -23,6 +23,6 @@ from .presets import PRESETS, Effects, Preset, get_preset
 
 __all__ = [
     "CONSTRAINTS", "DEFAULT_OBJECTIVES", "Effects", "NOMINAL", "OBJECTIVES", "OPTIONAL_PARAMETERS",
-    "PARAMETERS", "POINTS", "PRESETS", "Preset", "constraint_margins", "draw_design", "error_budget",
-    "evaluate", "get_preset", "momentum_reach", "patch_area_m2", "scan_report",
+    "PARAMETERS", "POINTS", "PRESETS", "Preset", "constraint_margins", "draw_design",
+    "error_budget", "evaluate", "get_preset", "momentum_reach", "patch_area_m2", "scan_report",
 ]

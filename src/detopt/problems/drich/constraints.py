@@ -19,11 +19,14 @@ from .geometry import Design
 
 #: constraint name -> what it checks
 CONSTRAINTS: dict[str, str] = {
-    "mirror_span": "the mirror sphere spans the mirror patch (R > max distance of the patch from its axis)",
-    "mirror_behind_sensor_box": "the most upstream mirror point lies behind the sensor-box end (z >= 259.3 cm)",
+    "mirror_span": "the mirror sphere spans its patch (R > largest distance of the patch "
+                   "from the sphere axis)",
+    "mirror_behind_sensor_box": "the most upstream mirror point lies behind the sensor-box end "
+                                "(z >= 259.3 cm)",
     "mirror_in_vessel": "the mirror lies inside the vessel (exit window and tank wall)",
     "sensor_area": "sensor patch area >= 0.25 m^2 per sector (margin: sqrt(area) - 50 cm)",
-    "pdu_in_vessel": "every PDU and its 13 cm of services lie inside the gas envelope or the sensor box",
+    "pdu_in_vessel": "every PDU and its 13 cm of services lie inside the gas envelope or the "
+                     "sensor box",
     "mirror_behind_sensors": "the mirror lies >= 2 cm downstream of the photodetector units",
 }
 MIRROR_MIN_Z = 259.3
@@ -56,7 +59,8 @@ def patch_bounds(d: Design, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def sensor_sphere_z(d: Design, r: np.ndarray, phi: np.ndarray) -> np.ndarray:
     xs, zs = d.sensor_centerx, d.sensor_center[2]
-    return zs + np.sqrt(np.clip(d.sensor_radius**2 - (r * np.cos(phi) - xs) ** 2 - (r * np.sin(phi)) ** 2, 0, None))
+    rho2 = (r * np.cos(phi) - xs) ** 2 + (r * np.sin(phi)) ** 2
+    return zs + np.sqrt(np.clip(d.sensor_radius**2 - rho2, 0, None))
 
 
 def _patch_area(d: Design) -> float:
@@ -112,12 +116,13 @@ def constraint_margins(params: Mapping[str, float] | None = None) -> dict[str, f
     d = Design.from_params(params)
     dist, zmin_mirror = _mirror_extent(d)
     span = d.mirror_radius - dist
-    # mirror inside the vessel: pole (+0.2 cm thickness) before the exit window, edge inside the tank
+    # mirror inside the vessel: pole (+0.2 cm thickness) before the exit window, edge in the tank
     edge_z = zmin_mirror
     in_vessel = min(geo.Z_BACK - geo.WINDOW - (geo.MIRROR_POLE_Z + 0.2),
                     float(d.vessel_rmax(edge_z)) - geo.MIRROR_RMAX)
     fronts, backs = _pdu_points(d)
-    pdu = float(_envelope_margin(d, np.concatenate([fronts, backs])).min()) if len(fronts) else -50.0
+    points = np.concatenate([fronts, backs])
+    pdu = float(_envelope_margin(d, points).min()) if len(fronts) else -50.0
     z_sensors = float(fronts[:, 2].max()) if len(fronts) else geo.Z_FRONT
     area = _patch_area(d)
     return {

@@ -36,7 +36,8 @@ def scan_report(params: Mapping[str, float] | None = None, *, preset: str | Pres
         dth = a.theta[a.in_window] - a.theta_exp
         rows.append({
             "point": point.label, "p": point.p, "eta": point.eta, "radiator": point.radiator,
-            "n_window": m.n_mean[0], "n_window_b": m.n_mean[1], "acc": m.acc[0], "acc_pair": m.acceptance,
+            "n_window": m.n_mean[0], "n_window_b": m.n_mean[1], "acc": m.acc[0],
+            "acc_pair": m.acceptance,
             "sigma_1pe_mrad": 1e3 * metrics.photon_core_width(a), "mae_mrad": 1e3 * m.mae[0],
             "bias_mrad": 1e3 * float(np.mean(dth)) if dth.size else float("nan"),
             "nsigma_aid2e": m.nsigma, "nsigma_aid2e_sem": m.nsigma_sem,
@@ -61,7 +62,9 @@ def error_budget(params: Mapping[str, float] | None = None, *, point: ScanPoint 
     out = {}
     for eff in effects:
         flags = Effects() if eff == "all" else Effects.only(eff)
-        pre = replace(base, effects=flags, extra_smear_aerogel=0.0, extra_smear_gas=0.0) if eff != "all" else base
+        pre = base
+        if eff != "all":
+            pre = replace(base, effects=flags, extra_smear_aerogel=0.0, extra_smear_gas=0.0)
         smp = simulate(design, pre, point, species, tracks_per_point, seed)
         out["none" if eff is None else eff] = 1e3 * metrics.photon_core_width(smp)
     return out
@@ -69,16 +72,20 @@ def error_budget(params: Mapping[str, float] | None = None, *, point: ScanPoint 
 
 def momentum_reach(params: Mapping[str, float] | None = None, *, preset: str | Preset = "pure",
                    tracks_per_point: int = 1000, seed: int = 12345,
-                   pairs: Sequence[tuple[str, str]] = (("pi", "K"), ("K", "p"))) -> list[dict[str, Any]]:
+                   pairs: Sequence[tuple[str, str]] = (("pi", "K"), ("K", "p")),
+                   ) -> list[dict[str, Any]]:
     """3-sigma momentum reach [GeV/c] per radiator and eta bin (semi-analytic mode)."""
     design, pre = Design.from_params(params), get_preset(preset)
     rows = []
     for point in POINTS:
-        smp = simulate(design, pre, point, "pi", tracks_per_point, seed, point_id=POINTS.index(point))
+        smp = simulate(design, pre, point, "pi", tracks_per_point, seed,
+                       point_id=POINTS.index(point))
         resp = reach.response(smp)
-        row: dict[str, Any] = {"radiator": "aerogel" if point.radiator == 0 else "gas", "eta": point.eta,
-                               "n_ref": float(resp.n_ref), "sigma_1pe_mrad": 1e3 * float(resp.sigma_1pe),
-                               "sigma_x_mrad": 1e3 * float(resp.sigma_x)}
+        row: dict[str, Any] = {
+            "radiator": "aerogel" if point.radiator == 0 else "gas", "eta": point.eta,
+            "n_ref": float(resp.n_ref), "sigma_1pe_mrad": 1e3 * float(resp.sigma_1pe),
+            "sigma_x_mrad": 1e3 * float(resp.sigma_x),
+        }
         for a, b in pairs:
             row[f"{a}/{b}"] = float(reach.reach(resp, MASSES[a], MASSES[b])[0])
         rows.append(row)

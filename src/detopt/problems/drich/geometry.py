@@ -101,7 +101,8 @@ class Design:
 
     @property
     def sensor_center(self) -> np.ndarray:
-        return np.array([self.sensor_centerx, 0.0, SENSOR_POLE_Z0 + self.sensor_dz - self.sensor_radius])
+        z = SENSOR_POLE_Z0 + self.sensor_dz - self.sensor_radius
+        return np.array([self.sensor_centerx, 0.0, z])
 
     @property
     def patch_zmin(self) -> float:
@@ -137,7 +138,8 @@ def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
 
 
-def sphere_exit(origin: np.ndarray, direction: np.ndarray, center: np.ndarray, radius: float) -> np.ndarray:
+def sphere_exit(origin: np.ndarray, direction: np.ndarray, center: np.ndarray, radius: float
+                ) -> np.ndarray:
     """Distance to the far intersection with a sphere (NaN if the line misses it)."""
     oc = origin - center
     b = dot(oc, direction)

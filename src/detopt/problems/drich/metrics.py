@@ -47,7 +47,8 @@ def _nsigma(ta, tb, na, nb, ma, mb):
     return np.nan_to_num(value, nan=0.0, posinf=0.0)
 
 
-def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired: bool = True) -> PairMetric:
+def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired: bool = True
+               ) -> PairMetric:
     """AID2E N-sigma and acceptance of a species pair, with a bootstrap over tracks.
 
     The bootstrap draws events with replacement (multinomial weights over the thrown tracks,
@@ -56,7 +57,8 @@ def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired
     out = []
     rng = np.random.default_rng([seed, 0xB007])
     w_a = bootstrap_weights(rng, len(a.n_win), n_boot)
-    w_b = w_a if paired and len(a.n_win) == len(b.n_win) else bootstrap_weights(rng, len(b.n_win), n_boot)
+    same = paired and len(a.n_win) == len(b.n_win)
+    w_b = w_a if same else bootstrap_weights(rng, len(b.n_win), n_boot)
     for smp, w in ((a, w_a), (b, w_b)):
         ev = smp.event.astype(float)
         det = ev * (smp.n_win > DETECTED_MIN)
@@ -72,8 +74,8 @@ def aid2e_pair(a: Sample, b: Sample, *, n_boot: int = 200, seed: int = 0, paired
         ns_sem, acc_sem = float(np.nanstd(ns_b)), float(np.nanstd(0.5 * (ba[3] + bb[3])))
     else:
         ns_sem = acc_sem = 0.0
-    return PairMetric(ns, ns_sem, float(acc), acc_sem, (pa[0], pb[0]), (pa[1], pb[1]), (pa[2], pb[2]),
-                      (pa[3], pb[3]))
+    return PairMetric(ns, ns_sem, float(acc), acc_sem, (pa[0], pb[0]), (pa[1], pb[1]),
+                      (pa[2], pb[2]), (pa[3], pb[3]))
 
 
 def bootstrap_weights(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
@@ -84,7 +86,8 @@ def bootstrap_weights(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarr
     return np.bincount(draws.ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(float)
 
 
-def weighted_quantiles(x: np.ndarray, weights: np.ndarray | None, qs: tuple[float, ...]) -> np.ndarray:
+def weighted_quantiles(x: np.ndarray, weights: np.ndarray | None, qs: tuple[float, ...]
+                       ) -> np.ndarray:
     """Quantiles of ``x`` with weights; ``weights`` may be (n,) or (replicas, n).
 
     Returns an array of shape (len(qs),) or (replicas, len(qs)). One sort serves all replicas,
@@ -104,10 +107,12 @@ def weighted_quantiles(x: np.ndarray, weights: np.ndarray | None, qs: tuple[floa
     return out if np.ndim(weights) == 2 else out[0]
 
 
-def robust_center_width(x: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def robust_center_width(x: np.ndarray, weights: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Median and Gaussian-equivalent width IQR/1.349 (the robust core of a distribution)."""
     if x.size == 0:
-        nan = np.full(np.atleast_2d(weights).shape[0] if weights is not None and np.ndim(weights) == 2 else (), np.nan)
+        shape = np.shape(weights)[0] if weights is not None and np.ndim(weights) == 2 else ()
+        nan = np.full(shape, np.nan)
         return nan, nan
     q = weighted_quantiles(x, weights, (0.25, 0.5, 0.75))
     return q[..., 1], (q[..., 2] - q[..., 0]) / IQR_TO_SIGMA

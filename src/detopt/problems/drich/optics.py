@@ -64,7 +64,7 @@ def gas_index(lam_nm: np.ndarray) -> np.ndarray:
 
 
 def aerogel_absorption(lam_nm: np.ndarray, aerogel_set: str = "n1019") -> np.ndarray:
-    """Aerogel absorption length [cm]: 1/L = 1/L_inf + k (400/l)^p through the three anchor points."""
+    """Aerogel absorption length [cm]: 1/L = 1/L_inf + k (400/l)^p through the 3 anchor points."""
     s = tables.AEROGEL_SETS[aerogel_set]
     k400 = 1.0 / s["abs400"] - 1.0 / s["abs_inf"]
     k320 = 1.0 / s["abs320"] - 1.0 / s["abs_inf"]
@@ -90,7 +90,8 @@ def filter_transmission(lam_nm: np.ndarray, thickness_cm: float) -> np.ndarray:
     return np.exp(-thickness_cm / length)
 
 
-def fresnel_transmission(n1: np.ndarray | float, n2: np.ndarray | float, cos_i: np.ndarray) -> np.ndarray:
+def fresnel_transmission(n1: np.ndarray | float, n2: np.ndarray | float, cos_i: np.ndarray
+                         ) -> np.ndarray:
     """Unpolarised Fresnel transmission from index n1 into n2 at incidence cosine ``cos_i``.
 
     Returns 0 for total internal reflection.
@@ -144,10 +145,12 @@ class Optics:
         return gas_index(lam_nm)
 
     def efficiency(self, lam_nm: np.ndarray, radiator: str) -> np.ndarray:
-        """Detection chain folded into generation: PDE x filter (aerogel) x R_mirror x safety x fill."""
+        """Detection chain folded into generation: PDE x filter (aerogel) x R_mirror x safety
+        x fill (x the calibration's aerogel collection scale)."""
         eps = pde(lam_nm, self.pde_curve) * MIRROR_REFLECTIVITY * SAFETY_FACTOR * FILL_FACTOR
         if radiator == "aerogel":
-            eps = eps * filter_transmission(lam_nm, self.filter_thickness) * self.aerogel_yield_scale
+            eps = eps * filter_transmission(lam_nm, self.filter_thickness)
+            eps = eps * self.aerogel_yield_scale
         return eps
 
     def spectrum(self, radiator: str, beta: float) -> Spectrum:

@@ -31,7 +31,8 @@ PARAMETERS: list[dict[str, Any]] = [
 
 OPTIONAL_PARAMETERS: list[dict[str, Any]] = [
     {"name": "aerogel_index", "low": 1.015, "high": 1.030, "nominal": 1.0193, "unit": "",
-     "description": "aerogel refractive index at 400 nm (reference index and aerogel window follow it)"},
+     "description": "aerogel refractive index at 400 nm (the reference index and the aerogel "
+                    "window follow it)"},
 ]
 
 NOMINAL: dict[str, float] = {p["name"]: p["nominal"] for p in PARAMETERS}
@@ -65,7 +66,8 @@ def resolve(params: Mapping[str, float] | None) -> dict[str, float]:
             ) from None
         if not math.isfinite(value) or not spec["low"] <= value <= spec["high"]:
             raise DetoptError(
-                f"value {value} is outside the range [{spec['low']}, {spec['high']}] {spec['unit']}.",
+                f"value {value} is outside the range [{spec['low']}, {spec['high']}] "
+                f"{spec['unit']}.",
                 field=f"params.{name}",
                 fix=f"give a value within [{spec['low']}, {spec['high']}].",
             )

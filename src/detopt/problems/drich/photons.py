@@ -14,11 +14,12 @@ import numpy as np
 from scipy.special import gammaln
 
 from . import geometry as geo
-from .geometry import Design, dot, orthonormal_basis
-from .optics import Optics, aerogel_absorption, aerogel_rayleigh, fresnel_transmission, wavelength_nm
-from .tables import FILTER_INDEX
+from .geometry import Design, orthonormal_basis
+from .optics import (Optics, aerogel_absorption, aerogel_rayleigh, fresnel_transmission,
+                     wavelength_nm)
 from .presets import Preset
 from .rng import Stream
+from .tables import FILTER_INDEX
 
 # purpose codes of the counter-based random numbers (see rng.py)
 P_ETA, P_PHI, P_TRK, P_NPHOT, P_LHS, P_TRK2, P_NPERM = 0, 1, 2, 3, 15, 16, 17
@@ -95,7 +96,7 @@ def poisson_icdf(u: np.ndarray, mu: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Photons:
-    """Photons entering the gas volume (rows), with their truth for diagnostics and closure tests."""
+    """Photons entering the gas volume (rows), with truth for diagnostics and closure tests."""
 
     track: np.ndarray  #: index of the parent track
     slot: np.ndarray  #: photon number within the track (counter key)
@@ -125,7 +126,8 @@ def _cone(tracks: Tracks, track: np.ndarray, cos_t: np.ndarray, azim: np.ndarray
     d = tracks.direction[track]
     e1, e2 = orthonormal_basis(d)
     sin_t = np.sqrt(1.0 - cos_t**2)
-    return (sin_t * np.cos(azim))[:, None] * e1 + (sin_t * np.sin(azim))[:, None] * e2 + cos_t[:, None] * d
+    return ((sin_t * np.cos(azim))[:, None] * e1 + (sin_t * np.sin(azim))[:, None] * e2
+            + cos_t[:, None] * d)
 
 
 def aerogel_photons(design: Design, optics: Optics, preset: Preset, tracks: Tracks, stream: Stream
@@ -135,7 +137,8 @@ def aerogel_photons(design: Design, optics: Optics, preset: Preset, tracks: Trac
     d = tracks.direction
     entry = d * (geo.Z_AEROGEL / d[:, 2])[:, None]
     r_in = np.hypot(entry[:, 0], entry[:, 1])
-    crosses = (r_in >= design.aerogel_rmin(geo.Z_AEROGEL)) & (r_in <= design.aerogel_rmax(geo.Z_AEROGEL))
+    z0 = geo.Z_AEROGEL
+    crosses = (r_in >= design.aerogel_rmin(z0)) & (r_in <= design.aerogel_rmax(z0))
     length = design.aerogel_thickness / d[:, 2]
     spec = optics.spectrum("aerogel", tracks.beta)
     mu = np.where(crosses, length * spec.yield_per_cm, 0.0)
@@ -167,7 +170,8 @@ def aerogel_photons(design: Design, optics: Optics, preset: Preset, tracks: Trac
     if scat.any():
         i = np.flatnonzero(scat)
         p1 = pos[i] + s_ray[i, None] * dirs[i]
-        new = _rayleigh_direction(dirs[i], stream.uniform(keys[i], P_SCOS), stream.uniform(keys[i], P_SPHI))
+        new = _rayleigh_direction(dirs[i], stream.uniform(keys[i], P_SCOS),
+                                  stream.uniform(keys[i], P_SPHI))
         with np.errstate(divide="ignore", invalid="ignore"):
             s2 = np.where(new[:, 2] > 0, (design.z_aerogel_back - p1[:, 2]) / new[:, 2], np.inf)
         s_abs2 = -l_abs[i] * np.log(stream.uniform(keys[i], P_ABS2))
@@ -191,7 +195,8 @@ def aerogel_photons(design: Design, optics: Optics, preset: Preset, tracks: Trac
         origin = (exit_pt + (geo.AIRGAP / d_air[:, 2])[:, None] * d_air
                   + (geo.FILTER / d_fil[:, 2])[:, None] * d_fil)
     k = np.flatnonzero(alive)
-    photons = Photons(track[k], slot[k], origin[k], d_gas[k], pos[k], lam[k], n_a[k], n_g[k], 0, scat[k])
+    photons = Photons(track[k], slot[k], origin[k], d_gas[k], pos[k], lam[k], n_a[k], n_g[k], 0,
+                      scat[k])
     return photons, crosses
 
 
@@ -204,13 +209,15 @@ def gas_photons(design: Design, optics: Optics, tracks: Tracks, stream: Stream) 
     length = np.clip(np.nan_to_num(t1 - t0), 0.0, None)
     spec = optics.spectrum("gas", tracks.beta)
     ids = np.arange(len(tracks))
-    counts = poisson_icdf(stratified_uniform(stream, len(tracks), P_NPHOT, P_NPERM), length * spec.yield_per_cm)
+    u_count = stratified_uniform(stream, len(tracks), P_NPHOT, P_NPERM)
+    counts = poisson_icdf(u_count, length * spec.yield_per_cm)
     track, slot, keys = _emit(stream, counts, ids)
     t = t0[track] + stream.uniform(keys, P_POS) * length[track]
     pos = d[track] * t[:, None]
     lam = wavelength_nm(spec.sample_energy(stream.uniform(keys, P_ENERGY)))
     n_g = optics.n_gas(lam)
-    dirs = _cone(tracks, track, 1.0 / (n_g * tracks.beta), 2.0 * np.pi * stream.uniform(keys, P_AZIM))
+    azim = 2.0 * np.pi * stream.uniform(keys, P_AZIM)
+    dirs = _cone(tracks, track, 1.0 / (n_g * tracks.beta), azim)
     return Photons(track, slot, pos, dirs, pos.copy(), lam, n_g, n_g, 1, np.zeros(track.size, bool))
 
 
@@ -236,7 +243,3 @@ def _rayleigh_direction(d: np.ndarray, u_cos: np.ndarray, u_phi: np.ndarray) -> 
     phi = 2.0 * np.pi * u_phi
     return (s * np.cos(phi))[:, None] * e1 + (s * np.sin(phi))[:, None] * e2 + c[:, None] * d
 
-
-def unit(v: np.ndarray) -> np.ndarray:
-    """Normalise rows."""
-    return v / np.sqrt(dot(v, v))[:, None]

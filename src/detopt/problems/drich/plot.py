@@ -65,7 +65,8 @@ def _side_view(ax, design: Design, traced, n_shown: int, rng: np.random.Generato
     r_lo, r_hi = patch_bounds(design, np.array([0.0]))
     if r_hi[0] > r_lo[0]:
         xs = np.linspace(r_lo[0], r_hi[0], 100)
-        ax.plot(sensor_sphere_z(design, xs, np.zeros_like(xs)), xs, color="#2ca02c", lw=4, label="sensor patch")
+        ax.plot(sensor_sphere_z(design, xs, np.zeros_like(xs)), xs, color="#2ca02c", lw=4,
+                label="sensor patch")
     cs = design.sensor_center
     ang = np.linspace(0, 2 * np.pi, 400)
     ax.plot(cs[2] + design.sensor_radius * np.cos(ang), cs[0] + design.sensor_radius * np.sin(ang),
@@ -108,14 +109,20 @@ def _hit_map(ax, design: Design, traced) -> None:
         pos = hits.position[sel]
         ax.scatter(pos[:, 1], pos[:, 0], s=2, color="#1f77b4" if rad == 0 else "#d62728", alpha=0.5,
                    label=f"{'aerogel' if rad == 0 else 'gas'}" if eta == ETAS[0] else None)
-    ax.set(xlabel="y [cm]", ylabel="x [cm]", title=f"ring hit map on the sensors (eta {', '.join(map(str, ETAS))})")
+    etas = ", ".join(map(str, ETAS))
+    ax.set(xlabel="y [cm]", ylabel="x [cm]", title=f"ring hit map on the sensors (eta {etas})")
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=7)
 
 
-def draw_design(params: Mapping[str, float] | None, path: str | Path, *, preset: str | Preset = "aid2e_calibrated",
+def draw_design(params: Mapping[str, float] | None, path: str | Path, *,
+                preset: str | Preset = "aid2e_calibrated",
                 n_photons_shown: int = 300, seed: int = 12345, tracks_per_bunch: int = 25) -> Path:
-    """Draw the side view and the ring hit map of a design into one PNG (two panels); returns the path."""
+    """Draw the side view and the ring hit map of a design into one PNG (two panels).
+
+    Returns the path of the PNG. ``tracks_per_bunch`` identical tracks are traced at each of
+    four eta values, so that the rings of the hit map are well populated.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

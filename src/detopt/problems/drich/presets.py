@@ -31,7 +31,8 @@ class Effects:
         flags = {f: False for f in cls.__dataclass_fields__}
         if name is not None:
             if name not in flags:
-                raise DetoptError(f"unknown effect '{name}'.", field="effect", fix=f"use one of {sorted(flags)}.")
+                raise DetoptError(f"unknown effect '{name}'.", field="effect",
+                                  fix=f"use one of {sorted(flags)}.")
             flags[name] = True
         return cls(**flags)
 
@@ -49,7 +50,7 @@ class Preset:
     pixel_size: float = 0.3  #: active pixel side [cm]
     tracking_const: float = 0.3e-3  #: track-direction resolution, constant term [rad]
     tracking_msc: float = 3.0e-3  #: track-direction resolution, multiple scattering [rad GeV/c]
-    aerogel_pole_nm: float = 90.0  #: aerogel Sellmeier pole (90: reference; ~100: fit to the ePIC table)
+    aerogel_pole_nm: float = 90.0  #: aerogel Sellmeier pole (90: reference; ~100: ePIC table fit)
     irt_attenuation: float = 4.8  #: attenuation length for the assumed aerogel emission depth [cm]
     effects: Effects = field(default_factory=Effects)
 
@@ -78,7 +79,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "pure": Preset("pure"),
     "aid2e_calibrated": Preset(
-        "aid2e_calibrated", aerogel_yield_scale=0.83, extra_smear_aerogel=1.05e-3, extra_smear_gas=0.72e-3
+        "aid2e_calibrated", aerogel_yield_scale=0.83, extra_smear_aerogel=1.05e-3,
+        extra_smear_gas=0.72e-3,
     ),
 }
 
@@ -92,5 +94,6 @@ def get_preset(preset: str | Preset) -> Preset:
         return PRESETS[preset]
     except KeyError:
         raise DetoptError(
-            f"unknown dRICH preset '{preset}'.", field="preset", fix=f"use one of {sorted(PRESETS)}."
+            f"unknown dRICH preset '{preset}'.", field="preset",
+            fix=f"use one of {sorted(PRESETS)}.",
         ) from None

@@ -3,7 +3,8 @@
 One MC sample per (eta bin, radiator) gives the window photon yield N_ref, the single-photon
 core width sigma_1pe and the non-averaging per-track term sigma_x
 (sigma_track^2 = sigma_1pe^2 <1/N> + sigma_x^2). They are extrapolated in momentum with
-  N(p) = N_ref sin^2 theta(p) / sin^2 theta(p_ref),  sigma(p) = sqrt(sigma_1pe^2 / N(p) + sigma_x^2),
+  N(p) = N_ref sin^2 theta(p) / sin^2 theta(p_ref),
+  sigma(p) = sqrt(sigma_1pe^2 / N(p) + sigma_x^2),
   N-sigma(p) = |theta_a - theta_b| / ((sigma_a + sigma_b)/2)      (both above threshold),
   N-sigma(p) = (N_a - N_b) / sqrt(N_a)                              (b below threshold),
 and the 3-sigma reach is the highest momentum with N-sigma >= 3.

@@ -88,7 +88,8 @@ def aerogel_exit_point(design: Design, emission: np.ndarray, d_gas: np.ndarray, 
     return x, d_a
 
 
-def assumed_emission(design: Design, measured: np.ndarray, radiator: int, attenuation: float) -> np.ndarray:
+def assumed_emission(design: Design, measured: np.ndarray, radiator: int, attenuation: float
+                     ) -> np.ndarray:
     """Assumed emission point on each measured track (global frame).
 
     Aerogel: attenuation-weighted mean depth (as IRT); gas: middle of the gas path to the mirror.
@@ -98,7 +99,8 @@ def assumed_emission(design: Design, measured: np.ndarray, radiator: int, attenu
         depth = attenuation - t / np.expm1(t / attenuation)  # mean distance from the back face
         return measured * ((design.z_aerogel_back - depth) / measured[:, 2])[:, None]
     t0 = design.z_gas / measured[:, 2]
-    t1 = geo.sphere_exit(np.zeros_like(measured), measured, design.mirror_center, design.mirror_radius)
+    t1 = geo.sphere_exit(np.zeros_like(measured), measured, design.mirror_center,
+                         design.mirror_radius)
     return measured * (0.5 * (t0 + t1))[:, None]
 
 

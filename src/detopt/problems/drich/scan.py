@@ -104,7 +104,8 @@ def make_optics(design: Design, preset: Preset) -> Optics:
 
 
 def simulate(design: Design, preset: Preset, point: ScanPoint, species: str, n_tracks: int,
-             seed: int, *, point_id: int = 0, paired: bool = True, keep_hits: bool = False) -> Sample:
+             seed: int, *, point_id: int = 0, paired: bool = True, keep_hits: bool = False,
+             ) -> Sample:
     """Simulate ``n_tracks`` tracks of ``species`` at ``point``.
 
     With ``paired`` the track and photon random numbers do not depend on the species, so the two
@@ -136,7 +137,8 @@ def simulate(design: Design, preset: Preset, point: ScanPoint, species: str, n_t
         ph = hits.photons
         emission = assumed[ph.track] if preset.effects.emission else ph.emission
         th = reconstruct_theta(design, point.radiator, hits.position, hits.sector,
-                               tracks.measured[ph.track], emission, optics.aerogel_nref, optics.gas_nref)
+                               tracks.measured[ph.track], emission, optics.aerogel_nref,
+                               optics.gas_nref)
         if smear > 0 and th.size:
             th = th + smear * stream.normal(stream.keys(ph.track, ph.slot), P_SMEAR)
         thetas.append(th)
@@ -149,5 +151,6 @@ def simulate(design: Design, preset: Preset, point: ScanPoint, species: str, n_t
     n_win = np.bincount(owner[win], minlength=n_tracks).astype(float)
     s_theta = np.bincount(owner[win], weights=theta[win], minlength=n_tracks)
     s_abs = np.bincount(owner[win], weights=np.abs(theta[win] - theta_exp), minlength=n_tracks)
-    return Sample(point, species, tracks, event, nref, theta_exp, n_win, s_theta, s_abs, theta, owner, win,
-                  [h for h, _ in batches] if keep_hits else [], stats)
+    kept = [h for h, _ in batches] if keep_hits else []
+    return Sample(point, species, tracks, event, nref, theta_exp, n_win, s_theta, s_abs, theta,
+                  owner, win, kept, stats)
