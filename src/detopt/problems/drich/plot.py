@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import geometry as geo
-from .constraints import patch_bounds, sensor_sphere_z
+from .constraints import constraint_margins, patch_bounds, sensor_sphere_z
 from .geometry import Design
 from .photons import Tracks, aerogel_photons, gas_photons
 from .presets import Preset, get_preset
@@ -134,7 +134,10 @@ def draw_design(params: Mapping[str, float] | None, path: str | Path, *,
     _side_view(ax1, design, traced, n_photons_shown, np.random.default_rng(seed))
     _hit_map(ax2, design, traced)
     text = ", ".join(f"{k}={v:g}" for k, v in sorted((params or {}).items())) or "nominal design"
-    fig.suptitle(f"dRICH design: {text}  (preset {pre.name})", fontsize=10)
+    violated = [k for k, v in constraint_margins(params).items() if v < 0]
+    status = f"  INFEASIBLE: {', '.join(violated)}" if violated else ""
+    fig.suptitle(f"dRICH design: {text}  (preset {pre.name}){status}", fontsize=10,
+                 color="firebrick" if violated else "black")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
