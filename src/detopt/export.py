@@ -29,7 +29,8 @@ def trials_dataframe(trials: Iterable[Trial], problem: Problem | None = None,
             row[name] = mean
             row[f"{name}_sem"] = sem
         row.update({"started_at": t.started_at, "finished_at": t.finished_at,
-                    "duration_s": t.duration, "error": t.error, "runner_handle": t.runner_handle})
+                    "duration_s": t.duration, "error": t.error, "runner_handle": t.runner_handle,
+                    **{f"log_{k}": v for k, v in t.logs.items()}})
         rows.append(row)
     frame = pd.DataFrame(rows)
     if problem is not None and not frame.empty:  # a stable column order

@@ -23,7 +23,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -329,8 +329,11 @@ class Study:
         trial.status = TrialStatus.RUNNING
         trial.attempts += 1
         trial.started_at, trial.finished_at = time.time(), None
-        future = self.runner.submit(self.problem.call(trial.params))
+        call = replace(self.problem.call(trial.params),
+                       label=f"{self.name}.t{trial.index}.a{trial.attempts}")
+        future = self.runner.submit(call)
         trial.runner_handle = getattr(future, "handle", None)
+        trial.logs = dict(getattr(future, "logs", None) or {})
         self.storage.save_trial(self.record.id, trial)
         inflight[future] = trial
 
@@ -382,6 +385,7 @@ class Study:
                 if self.runner.durable and trial.runner_handle:
                     future = self.runner.reattach(trial.runner_handle)
                 if future is not None:
+                    trial.logs = dict(getattr(future, "logs", None) or trial.logs)
                     inflight[future] = trial
                     log.info("trial %d: re-attached to %s", trial.index, trial.runner_handle)
                     continue

@@ -49,6 +49,8 @@ class Trial:
         runner_handle: backend handle of the current attempt (job id, Dask key, ...).
         generator: which optimizer proposed it (e.g. ``"sobol"``, ``"nsga2"``).
         penalized: COMPLETED with penalty values after a failure (failure policy ``penalty``).
+        logs: where the current attempt's output is kept (e.g. ``{"stdout": path}``), as
+            reported by the runner.
     """
 
     index: int
@@ -61,6 +63,7 @@ class Trial:
     runner_handle: str | None = None
     generator: str | None = None
     penalized: bool = False
+    logs: dict[str, str] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None

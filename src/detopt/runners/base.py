@@ -27,11 +27,17 @@ class TrialCancelledError(TrialError):
 
 
 class RunnerFuture(Future):
-    """A :class:`concurrent.futures.Future` that knows the backend handle of its work."""
+    """A :class:`concurrent.futures.Future` that knows the backend handle of its work.
 
-    def __init__(self, handle: str | None = None):
+    Attributes:
+        handle: what :meth:`Runner.reattach` needs to find the work again (job id, key, ...).
+        logs: where the work's output is kept (e.g. ``{"stdout": path, "stderr": path}``).
+    """
+
+    def __init__(self, handle: str | None = None, logs: dict[str, str] | None = None):
         super().__init__()
         self.handle = handle
+        self.logs = dict(logs or {})
 
 
 class Runner(ABC):

@@ -50,6 +50,7 @@ trials = Table(
     Column("runner_handle", String(200)),
     Column("generator", String(64)),
     Column("penalized", Boolean, nullable=False, default=False),
+    Column("logs", JSON),  # {"stdout": path, ...} of the current attempt, from the runner
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
     Column("finished_at", Float),
@@ -67,6 +68,7 @@ attempts = Table(
     Column("error", Text),
     Column("traceback", Text),
     Column("runner_handle", String(200)),
+    Column("logs", JSON),
     Column("started_at", Float),
     Column("finished_at", Float),
 )

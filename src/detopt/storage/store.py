@@ -188,7 +188,8 @@ class Storage:
             conn.execute(_INSERT_ATTEMPT, {
                 "study_id": study_id, "trial_index": trial.index, "attempt": trial.attempts,
                 "status": outcome, "error": trial.error, "traceback": trial.traceback,
-                "runner_handle": trial.runner_handle, "started_at": trial.started_at,
+                "runner_handle": trial.runner_handle, "logs": trial.logs or None,
+                "started_at": trial.started_at,
                 "finished_at": trial.finished_at or time.time()})
 
     def load_trials(self, study_id: int) -> list[Trial]:
@@ -244,6 +245,7 @@ def _trial_row(study_id: int, t: Trial) -> dict[str, Any]:
         "metrics": {k: [m, s] for k, (m, s) in t.metrics.items()} if t.metrics else None,
         "error": t.error, "traceback": t.traceback, "attempts": t.attempts,
         "runner_handle": t.runner_handle, "generator": t.generator, "penalized": t.penalized,
+        "logs": t.logs or None,
         "created_at": t.created_at, "started_at": t.started_at, "finished_at": t.finished_at,
     }
 
@@ -262,6 +264,6 @@ def _trial_from_row(row: Any) -> Trial:
     return Trial(index=m["trial_index"], params=dict(m["params"]), status=TrialStatus(m["status"]),
                  metrics=metrics, error=m["error"], traceback=m["traceback"],
                  attempts=m["attempts"], runner_handle=m["runner_handle"],
-                 generator=m["generator"], penalized=bool(m["penalized"]),
+                 generator=m["generator"], penalized=bool(m["penalized"]), logs=dict(m["logs"] or {}),
                  created_at=m["created_at"], started_at=m["started_at"],
                  finished_at=m["finished_at"])
