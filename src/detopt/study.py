@@ -163,6 +163,10 @@ class Study:
         self._last_gain_at = 0  # finished-trial count at the last hypervolume gain
         self._started = time.monotonic()
         self.config: Any = None  # the StudyConfig it was built from, when there is one
+        self._n_finished = sum(1 for t in self.trials.values() if t.status.is_finished)
+        self._n_failed = sum(1 for t in self.trials.values()
+                             if t.status == TrialStatus.FAILED or t.penalized)
+        self._last_notify = 0.0
         self._rebuild_tracker()
 
     def close(self) -> None:
@@ -287,7 +291,7 @@ class Study:
         stop = self._stop or _Stop("stopped", halt=True)
         status = self._final_status(stop)
         self.storage.set_study_status(self.record.id, status, stop.reason)
-        self._notify(0, 0)
+        self._notify(0, 0, force=True)
         return RunOutcome(stop_reason=stop.reason, status=status, trials_started=started,
                           trials_finished=self._finished_count() - finished_before,
                           elapsed=time.monotonic() - self._started,
@@ -347,6 +351,7 @@ class Study:
         trial.status, trial.metrics, trial.error, trial.traceback = \
             TrialStatus.COMPLETED, metrics, None, None
         self.storage.finish_attempt(self.record.id, trial, "completed")
+        self._n_finished += 1
         pipeline.tell([trial])
         self._track(trial)
         return False
@@ -370,6 +375,8 @@ class Study:
         else:
             trial.status = TrialStatus.FAILED
         self.storage.finish_attempt(self.record.id, trial, "failed")
+        self._n_finished += 1
+        self._n_failed += 1
         pipeline.tell([trial])
         failed = self._failed_count()
         if self.settings.max_failed_trials is not None and failed >= self.settings.max_failed_trials:
@@ -457,13 +464,14 @@ class Study:
         self._last_gain_at = self._finished_count()
 
     def _finished_count(self) -> int:
-        return sum(1 for t in self.trials.values() if t.status.is_finished)
+        """Finished trials; kept as a counter because it is needed after every trial."""
+        return self._n_finished
 
     def _failed_count(self) -> int:
-        return sum(1 for t in self.trials.values() if t.status == TrialStatus.FAILED or t.penalized)
+        return self._n_failed
 
     def _next_index(self) -> int:
-        return max(self.trials, default=-1) + 1
+        return len(self.trials)  # indices are 0..n-1, assigned in order
 
     def _final_status(self, stop: _Stop) -> str:
         if stop.reason.startswith("interrupted"):
@@ -472,9 +480,14 @@ class Study:
             return "finished"
         return "stopped"
 
-    def _notify(self, running: int, queued: int) -> None:
+    def _notify(self, running: int, queued: int, force: bool = False) -> None:
+        """Tell observers (progress bar) where the study stands, at most 5 times a second."""
         if not self.observers:
             return
+        now = time.monotonic()
+        if not force and now - self._last_notify < 0.2:
+            return
+        self._last_notify = now
         snap = self.snapshot(running, queued)
         for observer in self.observers:
             observer(snap)
