@@ -78,7 +78,7 @@ class ParameterConfig(_Strict):
 
 class ObjectiveConfig(_Strict):
     name: str
-    direction: Literal["minimize", "maximize"] = "minimize"
+    direction: Literal["minimize", "maximize"] | None = None  # custom problems: minimize
     threshold: float | None = None
     description: str = ""
 
@@ -226,24 +226,7 @@ def build_problem(config: StudyConfig) -> Problem:
         sys.path.insert(0, config.base_dir)  # custom evaluation modules next to the config
     if p.builtin is not None:
         problem = builtin(p.builtin, p.options)
-        if p.objectives:  # thresholds / directions overridden by name
-            known = {o.name: o for o in problem.objectives}
-            for i, o in enumerate(p.objectives):
-                if o.name not in known:
-                    raise ConfigError(f"the built-in problem has no objective {o.name!r}.",
-                                      field=f"problem.objectives[{i}].name",
-                                      fix=f"use one of: {', '.join(known)}")
-            overrides = {o.name: o for o in p.objectives}
-            problem.objectives = ObjectiveSet(
-                [Objective(o.name, overrides[o.name].direction if o.name in overrides else o.direction,
-                           overrides[o.name].threshold if o.name in overrides and
-                           overrides[o.name].threshold is not None else o.threshold)
-                 for o in problem.objectives],
-                list(problem.objectives.outcome_constraints) + list(p.outcome_constraints))
-        elif p.outcome_constraints:
-            problem.objectives = ObjectiveSet(problem.objectives.objectives,
-                                              list(problem.objectives.outcome_constraints)
-                                              + list(p.outcome_constraints))
+        problem.objectives = _customized_objectives(problem.objectives, p)
         if p.resources is not None:
             problem.resources = _resources(p.resources)
         if p.evaluate_options:
@@ -252,11 +235,28 @@ def build_problem(config: StudyConfig) -> Problem:
     assert p.evaluate is not None
     space = _wrap("problem", lambda: Space([q.build() for q in p.parameters], p.constraints))
     objectives = _wrap("problem", lambda: ObjectiveSet(
-        [Objective(o.name, o.direction, o.threshold, o.description) for o in p.objectives],
+        [Objective(o.name, o.direction or "minimize", o.threshold, o.description)
+         for o in p.objectives],
         p.outcome_constraints))
     return Problem(name=p.name or config.name, space=space, objectives=objectives,
                    evaluate=p.evaluate, evaluate_options=p.evaluate_options,
                    resources=_resources(p.resources) if p.resources else Resources())
+
+
+def _customized_objectives(built_in: ObjectiveSet, p: ProblemConfig) -> ObjectiveSet:
+    """A built-in problem's objectives with the config's per-name overrides (direction,
+    threshold) and extra outcome constraints."""
+    known = {o.name: o for o in built_in}
+    for i, o in enumerate(p.objectives):
+        if o.name not in known:
+            raise ConfigError(f"the built-in problem has no objective {o.name!r}.",
+                              field=f"problem.objectives[{i}].name", fix=f"use one of: {', '.join(known)}")
+        base = known[o.name]
+        known[o.name] = Objective(o.name, o.direction or base.direction,
+                                  o.threshold if o.threshold is not None else base.threshold,
+                                  base.description)
+    return ObjectiveSet(list(known.values()),
+                        list(built_in.outcome_constraints) + list(p.outcome_constraints))
 
 
 def _wrap(prefix: str, build: Any) -> Any:
