@@ -38,6 +38,8 @@ def plot_pareto(trials: Sequence[Trial], problem: Problem, pareto_ids: set[int],
     done = [t for t in trials if t.status == TrialStatus.COMPLETED and not t.penalized]
     Y = np.array([t.values(names) for t in done]).reshape(len(done), len(names))
     on_front = np.array([t.index in pareto_ids for t in done], dtype=bool)
+    feasible = np.array([problem.objectives.is_feasible({m: v[0] for m, v in t.metrics.items()})
+                         for t in done], dtype=bool)
     m = len(names)
     pairs = [(i, j) for i in range(m) for j in range(i + 1, m)] or [(0, 0)]
     cols = min(3, len(pairs))
@@ -49,8 +51,11 @@ def plot_pareto(trials: Sequence[Trial], problem: Problem, pareto_ids: set[int],
             tf = true_front * signs  # back to the objectives' own directions
             ax.scatter(tf[:, i], tf[:, j], s=2, color="#bbbbbb", label="true front")
         if len(Y):
-            ax.scatter(Y[~on_front, i], Y[~on_front, j], s=10, color="#8da0cb", alpha=0.6,
-                       label="trials")
+            ax.scatter(Y[~on_front & feasible, i], Y[~on_front & feasible, j], s=10,
+                       color="#8da0cb", alpha=0.6, label="trials")
+            if not feasible.all():
+                ax.scatter(Y[~feasible, i], Y[~feasible, j], s=12, marker="x", color="#999999",
+                           alpha=0.7, label="outcome constraint violated")
             ax.scatter(Y[on_front, i], Y[on_front, j], s=22, color="#d62728", label="Pareto set")
         ax.set_xlabel(f"{names[i]} ({problem.objectives.objectives[i].direction[:3]})")
         ax.set_ylabel(f"{names[j]} ({problem.objectives.objectives[j].direction[:3]})")
