@@ -49,8 +49,9 @@ class Runner(ABC):
 
     #: short name used in configs and stored handles
     name: ClassVar[str] = "runner"
-    #: True when submitted work keeps running if the driver process dies
-    durable: ClassVar[bool] = False
+    #: True when submitted work keeps running if the driver process dies (a class attribute;
+    #: a runner whose durability depends on its options, e.g. Dask, sets it per instance)
+    durable: bool = False
 
     @property
     @abstractmethod

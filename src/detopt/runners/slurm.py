@@ -1,0 +1,458 @@
+"""SLURM runner: one batch job per call, submitted with ``sbatch``, watched by one poller thread.
+
+Each call gets a work directory ``<workdir>/<label>-<random>/`` holding ``call.pkl`` (the
+pickled :class:`~detopt.task.TaskCall`), ``result.pkl`` (written by the job), ``stdout.txt`` and
+``stderr.txt``. The job runs ``<python> -m detopt.runners.slurm_job call.pkl result.pkl``.
+
+Why ``sbatch`` directly and not submitit: detopt already has what submitit adds (pickled calls,
+result files, retries) and needs what it hides: the exact job options, one batched state query
+for all jobs instead of submitit's per-job watcher, and a handle (job id + work directory) that
+a new driver can re-attach to. The job script is a constant ``exec "$@"``; every value (options,
+interpreter, file paths) is passed to ``sbatch`` as a separate argument, never through a shell,
+and the job's environment is the environment ``sbatch`` is started with (``--export=ALL``).
+
+Durable: jobs outlive the driver. ``handle`` is ``"<job id>@<work dir>"``; :meth:`reattach`
+resumes watching a job (reading its result file, or its final state) without resubmitting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import InvalidStateError
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from detopt.errors import ConfigError, RemoteTaskError, TrialError, WorkerLostError
+from detopt.runners import slurm_states
+from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
+from detopt.task import TaskCall
+from detopt.units import parse_duration, parse_memory_mb
+
+log = logging.getLogger("detopt.slurm")
+
+_SCRIPT = "#!/bin/sh\n# detopt SLURM job: runs its arguments as given (no shell parsing)\nexec \"$@\"\n"
+_SAFE_VALUE = re.compile(r"^[^\s\x00-\x1f'\"`$\\;]+$")  # partition, account, qos, gres, constraint
+_RESERVED = {"-o", "--output", "-e", "--error", "--parsable", "--wrap", "-a", "--array", "-W",
+             "--wait", "-J", "--job-name", "--export", "-D", "--chdir", "-H", "--hold"}
+_GRACE = 10.0  # seconds a finished job may take to show its result file (shared filesystems)
+
+
+def _slurm_time(seconds: float) -> str:
+    """``D-HH:MM:SS`` for ``--time`` (SLURM rounds up to whole minutes)."""
+    total = max(1, int(-(-seconds // 1)))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{days}-{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def _check_value(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    if not _SAFE_VALUE.fullmatch(text) or text.startswith("-"):
+        raise ConfigError(f"{name} {value!r} contains spaces, quotes or control characters.",
+                          field=f"runner.{name}", fix="give a plain SLURM name, e.g. 'debug'")
+    return text
+
+
+def _extra_args(extra: Any) -> list[str]:
+    """``extra`` directives (``"#SBATCH --x=y"`` lines or ``"--x=y"`` args) as sbatch arguments."""
+    if extra is None:
+        return []
+    if isinstance(extra, str):
+        extra = [extra]
+    args: list[str] = []
+    for i, item in enumerate(extra):
+        text = str(item).strip()
+        if "\n" in text or "\x00" in text:
+            raise ConfigError("a directive spans several lines.", field=f"runner.extra[{i}]",
+                              fix="give one directive per list entry")
+        text = text.removeprefix("#SBATCH").strip()
+        words = shlex.split(text)  # splitting only: nothing is ever run by a shell
+        if not words or not words[0].startswith("-"):
+            raise ConfigError(f"{item!r} is not an sbatch option.", field=f"runner.extra[{i}]",
+                              fix="write e.g. '--nice=10' or '#SBATCH --exclusive'")
+        for word in words:
+            if word.split("=", 1)[0] in _RESERVED:
+                raise ConfigError(f"{word.split('=', 1)[0]} is set by detopt itself.",
+                                  field=f"runner.extra[{i}]", fix="remove it")
+        args += words
+    return args
+
+
+def _forwarded_pythonpath() -> str:
+    """The driver's import path, so jobs import what the driver can (shared filesystem)."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    if os.environ.get("PYTHONPATH"):
+        paths.append(os.environ["PYTHONPATH"])
+    return os.pathsep.join(dict.fromkeys(os.path.abspath(p) for p in paths))
+
+
+@dataclass
+class _Job:
+    """A submitted job the poller watches."""
+
+    job_id: str
+    workdir: Path
+    future: RunnerFuture
+    since: float = field(default_factory=time.monotonic)  # when it was submitted or re-attached
+    ended: JobEnd | None = None
+
+    @property
+    def result_file(self) -> Path:
+        return self.workdir / "result.pkl"
+
+
+@dataclass
+class JobEnd:
+    """A terminal state seen without a result file yet (waiting out the filesystem)."""
+
+    state: slurm_states.JobState
+    seen_at: float
+
+
+def _logs(workdir: Path) -> dict[str, str]:
+    return {"stdout": str(workdir / "stdout.txt"), "stderr": str(workdir / "stderr.txt"),
+            "workdir": str(workdir)}
+
+
+def _read_result(path: Path) -> tuple[bool, Any]:
+    with open(path, "rb") as f:
+        status, payload = pickle.load(f)
+    return status == "ok", payload
+
+
+class SlurmRunner(Runner):
+    """Runs each call as one SLURM batch job.
+
+    Args:
+        partition, account, qos, constraint, gres: the sbatch options of the same names.
+        time: default time limit (``"00:10:00"``, ``"2h"``); a call's ``walltime`` wins.
+        mem: default memory (``"4GB"``); a call's ``memory`` wins.
+        cpus: default ``--cpus-per-task``; a call asking for more cores wins.
+        extra: further directives, e.g. ``["--nice=10", "#SBATCH --exclusive"]``.
+        python: interpreter the job runs (default: the driver's ``sys.executable``).
+        workdir: directory on a filesystem shared with the compute nodes (default
+            ``./detopt-slurm``); each call gets a subdirectory there.
+        env: environment variables added for the jobs.
+        forward_pythonpath: put the driver's ``sys.path`` on the jobs' ``PYTHONPATH``.
+        poll_interval: seconds between state polls (one sacct/squeue call for all jobs).
+        slots: default concurrency of a study on this runner.
+        state_source: ``"auto"`` (sacct if accounting works, else squeue), ``"sacct"``,
+            ``"squeue"``.
+        lost_after: seconds a job may stay unknown to SLURM before it counts as lost.
+    """
+
+    name = "slurm"
+    durable = True
+
+    def __init__(self, *, partition: str | None = None, account: str | None = None,
+                 qos: str | None = None, time: str | float | None = None,
+                 mem: str | int | None = None, cpus: int | None = None, gres: str | None = None,
+                 constraint: str | None = None, extra: list[str] | str | None = None,
+                 python: str | None = None, workdir: str | Path | None = None,
+                 env: dict[str, Any] | None = None, forward_pythonpath: bool = True,
+                 poll_interval: float = 2.0, slots: int = 10, state_source: str = "auto",
+                 lost_after: float = 300.0):
+        self.options = {k: _check_value(k, v) for k, v in (
+            ("partition", partition), ("account", account), ("qos", qos),
+            ("constraint", constraint), ("gres", gres))}
+        self.time = parse_duration(time, field="runner.time")
+        self.mem_mb = parse_memory_mb(mem, field="runner.mem")
+        if cpus is not None and (not isinstance(cpus, int) or cpus < 1):
+            raise ConfigError(f"cpus must be a positive integer, got {cpus!r}.",
+                              field="runner.cpus", fix="give e.g. cpus: 4")
+        self.cpus = cpus
+        self.extra = _extra_args(extra)
+        self.python = str(python or sys.executable)
+        if not os.path.isabs(self.python) or "\n" in self.python:
+            raise ConfigError(f"python must be an absolute path, got {self.python!r}.",
+                              field="runner.python", fix="give e.g. /opt/venv/bin/python")
+        self.workdir = Path(workdir or "detopt-slurm").absolute()
+        if state_source not in ("auto", "sacct", "squeue"):
+            raise ConfigError(f"unknown state_source {state_source!r}.", field="runner.state_source",
+                              fix="use auto, sacct or squeue")
+        if not isinstance(slots, int) or slots < 1:
+            raise ConfigError(f"slots must be a positive integer, got {slots!r}.",
+                              field="runner.slots", fix="give e.g. slots: 10")
+        self._slots = slots
+        self.poll_interval = float(poll_interval)
+        self.lost_after = float(lost_after)
+        for tool in ("sbatch", "scancel", "squeue"):
+            if shutil.which(tool) is None:
+                raise ConfigError(f"{tool} is not on PATH.", field="runner.kind",
+                                  fix="run on a SLURM login node (or load the slurm module)")
+        self.env = dict(os.environ)
+        if forward_pythonpath:
+            self.env["PYTHONPATH"] = _forwarded_pythonpath()
+        self.env["PYTHONUNBUFFERED"] = "1"  # logs appear while the job runs
+        self.env.update({str(k): str(v) for k, v in (env or {}).items()})
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._script = self.workdir / ".detopt-job.sh"
+        if not self._script.exists() or self._script.read_text() != _SCRIPT:
+            tmp = self._script.with_suffix(f".{uuid.uuid4().hex[:8]}")
+            tmp.write_text(_SCRIPT)
+            os.replace(tmp, self._script)
+        self.state_source = slurm_states.detect_source(self.env) if state_source == "auto" \
+            else state_source
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._poller = threading.Thread(target=self._poll_loop, name="detopt-slurm-poller",
+                                        daemon=True)
+        self._poller.start()
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> SlurmRunner:
+        """Build from a config's ``runner`` section (the keyword arguments of the class)."""
+        allowed = {"partition", "account", "qos", "time", "mem", "cpus", "gres", "constraint",
+                   "extra", "python", "workdir", "env", "forward_pythonpath", "poll_interval",
+                   "slots", "state_source", "lost_after"}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown option {unknown[0]!r} for the slurm runner.",
+                              field=f"runner.{unknown[0]}", fix=f"use: {', '.join(sorted(allowed))}")
+        for key in ("poll_interval", "lost_after"):
+            value = options.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or value <= 0):
+                raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}.",
+                                  field=f"runner.{key}", fix=f"give e.g. {key}: 5")
+        if options.get("env") is not None and not isinstance(options["env"], dict):
+            raise ConfigError("env must be a mapping.", field="runner.env",
+                              fix="write e.g. env: {OMP_NUM_THREADS: 1}")
+        return cls(**options)
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    # ------------------------------------------------------------------------ submission
+    def sbatch_args(self, call: TaskCall, workdir: Path) -> list[str]:
+        """The sbatch command for ``call`` (without the script and its arguments)."""
+        res = call.resources
+        pattern = str(workdir).replace("%", "%%")  # sbatch expands %j etc. in file names
+        args = ["sbatch", "--parsable", "--export=ALL", "--ntasks=1",
+                f"--job-name={_job_name(call.label)}",
+                f"--output={pattern}/stdout.txt", f"--error={pattern}/stderr.txt",
+                f"--cpus-per-task={max(res.cores, self.cpus or 1)}"]
+        for key, value in self.options.items():
+            if value is not None:
+                args.append(f"--{key}={value}")
+        if res.gpus and self.options["gres"] is None:
+            args.append(f"--gres=gpu:{res.gpus}")
+        limit = res.walltime or self.time
+        if limit:
+            args.append(f"--time={_slurm_time(limit)}")
+        memory = res.memory_mb or self.mem_mb
+        if memory:
+            args.append(f"--mem={memory}M")
+        return args + self.extra
+
+    def submit(self, call: TaskCall) -> RunnerFuture:
+        if self._closed:
+            raise RuntimeError("the runner is closed")
+        workdir = self.workdir / f"{_job_name(call.label)}-{uuid.uuid4().hex[:8]}"
+        workdir.mkdir(parents=True)
+        with open(workdir / "call.pkl", "wb") as f:
+            pickle.dump(call, f, protocol=pickle.HIGHEST_PROTOCOL)
+        cmd = self.sbatch_args(call, workdir) + [
+            str(self._script), self.python, "-m", "detopt.runners.slurm_job",
+            str(workdir / "call.pkl"), str(workdir / "result.pkl")]
+        env = {**self.env, **{"DETOPT_TRIAL_DIR": str(workdir)}}
+        future = RunnerFuture(logs=_logs(workdir))
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            future.set_running_or_notify_cancel()
+            future.set_exception(WorkerLostError("sbatch did not answer within 120 s"))
+            return future
+        if proc.returncode != 0:
+            future.set_running_or_notify_cancel()
+            future.set_exception(_rejected(proc))
+            return future
+        job_id = proc.stdout.strip().split(";")[0]
+        # handles are stored in a 200-character column: fall back to the directory's name,
+        # which reattach resolves against this runner's workdir
+        future.handle = f"{job_id}@{workdir}"
+        if len(future.handle) > 200:
+            future.handle = f"{job_id}@{workdir.name}"
+        future.set_running_or_notify_cancel()
+        with self._lock:
+            self._jobs[job_id] = _Job(job_id, workdir, future)
+        return future
+
+    def reattach(self, handle: str) -> RunnerFuture | None:
+        """Watch the job behind ``handle`` again; ``None`` if neither its result nor SLURM
+        knows it any more (the study then runs the trial again)."""
+        job_id, sep, where = handle.partition("@")
+        if not sep or not job_id or not where:
+            return None
+        workdir = Path(where) if os.path.isabs(where) else self.workdir / where
+        future = RunnerFuture(handle=handle, logs=_logs(workdir))
+        future.set_running_or_notify_cancel()
+        job = _Job(job_id, workdir, future)
+        if job.result_file.exists():
+            self._settle_from_file(job)
+            return future
+        try:
+            known = slurm_states.query(self.state_source, [job_id], self.env)
+            if job_id not in known and self.state_source != "squeue":
+                # accounting lags behind the controller for jobs submitted moments ago
+                known = slurm_states.query("squeue", [job_id], self.env)
+        except RuntimeError as exc:
+            log.warning("cannot check SLURM job %s now (%s); watching it anyway", job_id, exc)
+            known = {job_id: slurm_states.JobState(job_id, "UNKNOWN")}
+        if job_id not in known and not job.result_file.exists():
+            return None
+        with self._lock:
+            self._jobs[job_id] = job
+        self._wake.set()
+        return future
+
+    def cancel(self, future: Any) -> bool:
+        """``scancel`` the job behind ``future``."""
+        with self._lock:
+            job = next((j for j in self._jobs.values() if j.future is future), None)
+            if job is not None:
+                del self._jobs[job.job_id]
+        if job is None:
+            return future.done()
+        subprocess.run(["scancel", job.job_id], capture_output=True, env=self.env, timeout=60,
+                       check=False)
+        _settle(future, exc=TrialCancelledError(f"SLURM job {job.job_id} cancelled by detopt"))
+        return True
+
+    def close(self) -> None:
+        """Stop watching. Jobs keep running (durable); their futures report that."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._poller.join(timeout=30)
+        with self._lock:
+            jobs, self._jobs = list(self._jobs.values()), {}
+        for job in jobs:
+            _settle(job.future, exc=TrialCancelledError(
+                f"the runner was closed; SLURM job {job.job_id} keeps running "
+                f"(re-attach with handle {job.future.handle})"))
+
+    # --------------------------------------------------------------------- poller thread
+    def _poll_loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            if self._closed:
+                return
+            try:
+                self.poll()
+            except Exception:  # noqa: BLE001 - the poller must survive anything
+                log.exception("SLURM poll failed; retrying in %g s", self.poll_interval)
+
+    def poll(self) -> None:
+        """One round: read result files, then ask SLURM about the jobs still without one."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        waiting = []
+        for job in jobs:
+            if job.result_file.exists():
+                self._finish(job)
+            else:
+                waiting.append(job)
+        if not waiting:
+            return
+        try:
+            states = slurm_states.query(self.state_source, [j.job_id for j in waiting], self.env)
+        except RuntimeError as exc:
+            log.warning("%s; will ask again", exc)
+            return
+        now = time.monotonic()
+        for job in waiting:
+            state = states.get(job.job_id)
+            if state is None:
+                if now - job.since > self.lost_after:
+                    self._finish(job, WorkerLostError(
+                        f"SLURM job {job.job_id} has been unknown to {self.state_source} for "
+                        f"{self.lost_after:g} s and wrote no result"))
+                continue
+            if not state.terminal:
+                job.since = now
+                continue
+            if state.state in ("COMPLETED", "FAILED"):
+                # the job may have written its result after we looked, or the shared
+                # filesystem shows it late: look again, then wait a little
+                if job.result_file.exists():
+                    self._finish(job)
+                    continue
+                if job.ended is None:
+                    job.ended = JobEnd(state, now)
+                if now - job.ended.seen_at < _GRACE:
+                    continue
+            self._finish(job, slurm_states.error_for(state))
+
+    def _finish(self, job: _Job, error: BaseException | None = None) -> None:
+        with self._lock:
+            if self._jobs.pop(job.job_id, None) is None:
+                return  # cancelled meanwhile
+        if error is None:
+            self._settle_from_file(job)
+        else:
+            _settle(job.future, exc=error)
+
+    def _settle_from_file(self, job: _Job) -> None:
+        try:
+            ok, payload = _read_result(job.result_file)
+        except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file
+            _settle(job.future, exc=RemoteTaskError(
+                type(exc).__name__, f"cannot read the result of SLURM job {job.job_id}: {exc}", ""))
+            return
+        if ok:
+            _settle(job.future, result=payload)
+        else:
+            _settle(job.future, exc=payload if isinstance(payload, BaseException) else
+                    RemoteTaskError("Error", str(payload), ""))
+
+
+def _rejected(proc: subprocess.CompletedProcess) -> TrialError:
+    """The error for a failed sbatch: invalid options are rejected again on a retry, a busy or
+    unreachable controller may accept the job later."""
+    lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+    message = f"sbatch rejected the job: {lines[-1] if lines else f'exit code {proc.returncode}'}"
+    if "invalid" in message.lower() or "unrecognized" in message.lower():
+        error = TrialError(message)
+        error.retryable = False
+        return error
+    return WorkerLostError(message)
+
+
+def _job_name(label: str) -> str:
+    """A job/directory name from a call label (letters, digits, ``._-``)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", label)[-80:].strip(".") or "detopt"
+
+
+def _settle(future: RunnerFuture, *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Resolve ``future`` unless another thread (cancel, close) already did."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+__all__ = ["SlurmRunner"]
