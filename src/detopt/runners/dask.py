@@ -1,0 +1,391 @@
+"""Dask runner: calls become Dask tasks on a distributed cluster.
+
+Connects to a running scheduler (``address``) or starts a private ``LocalCluster`` (worker
+processes on 127.0.0.1). Each call is one task, ``detopt.task.execute(call)``, with the key
+``detopt-<label>-<random>``; that key is the future's ``handle``. Workers import the function
+by reference, so its module must be importable there (installed, on the workers'
+``PYTHONPATH``, or sent with ``upload``: ``client.upload_file``, which also reaches workers
+that join later).
+
+Durability: a Dask scheduler forgets a task as soon as no client wants it, so by itself a task
+dies with the driver. On a long-lived scheduler (``address`` given) the runner therefore
+*publishes* every task under its key (``Client.publish_dataset``): the scheduler then holds it
+for a client that no longer exists, it keeps running, and its result or error stays in the
+cluster until a new driver picks it up with :meth:`DaskRunner.reattach` (``get_dataset``) and
+collects it (``unpublish_dataset``). Publishing and unpublishing are batched, one scheduler
+round trip for all tasks that started or finished since the last one. A private
+``LocalCluster`` dies with the driver, so there the runner is not durable.
+
+Limits (Dask's, stated plainly): a running task cannot be interrupted. A call's ``walltime``
+(or ``timeout``) makes its future fail with :class:`~detopt.errors.TrialTimeoutError` and
+releases the task, but the worker thread runs the function to its end. ``env`` is set in the
+worker *process* for the call; with several threads per worker, calls see each other's values.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import threading
+import time
+import uuid
+from concurrent.futures import InvalidStateError
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from detopt.errors import ConfigError, RemoteTaskError, TrialTimeoutError, WorkerLostError
+from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
+from detopt.task import Resources, TaskCall, execute
+from detopt.units import parse_duration
+
+log = logging.getLogger("detopt.dask")
+
+#: detopt resources -> the Dask worker resource names they are matched against
+#: (the names used in Dask's documentation: ``dask worker --resources "CPU=4,GPU=1,MEMORY=16e9"``)
+RESOURCE_NAMES = {"cores": "CPU", "gpus": "GPU", "memory": "MEMORY"}
+
+
+@dataclass
+class _Entry:
+    """A task this runner waits for."""
+
+    key: str
+    dask_future: Any
+    future: RunnerFuture
+    deadline: float | None  # time.monotonic(); None = no limit
+    limit: float | None
+
+
+def _key(label: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[-80:] or "call"  # the end: .tN.aM
+    return f"detopt-{safe}-{uuid.uuid4().hex[:10]}"
+
+
+def _settle(future: RunnerFuture, *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Resolve ``future`` unless another thread (cancel, close, timeout) already did."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+class DaskRunner(Runner):
+    """Runs calls as tasks on a Dask cluster.
+
+    Args:
+        address: scheduler address (``tcp://host:8786``); ``None`` starts a ``LocalCluster``.
+        workers: worker processes of the ``LocalCluster`` (default: CPU cores).
+        threads_per_worker: threads per ``LocalCluster`` worker.
+        timeout: default per-call time limit in seconds; a call's ``walltime`` wins.
+        upload: ``.py``/``.zip``/``.egg`` files sent to every worker (``client.upload_file``).
+        resources: ``"auto"``: request Dask worker resources ``CPU``/``GPU``/``MEMORY`` for
+            each call's cores/gpus/memory, but only the names the workers declare; ``"none"``:
+            never restrict placement.
+        durable: keep tasks alive without a driver (default: True with ``address``).
+        slots: default concurrency of a study (default: the cluster's total threads).
+        connect_timeout: seconds to wait for the scheduler.
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, *, workers: int | None = None,
+                 threads_per_worker: int = 1, timeout: float | None = None,
+                 upload: list[str] | None = None, resources: str = "auto",
+                 durable: bool | None = None, slots: int | None = None,
+                 connect_timeout: float = 30.0):
+        from distributed import Client, LocalCluster
+
+        if resources not in ("auto", "none"):
+            raise ConfigError(f"unknown resources mode {resources!r}.", field="runner.resources",
+                              fix="use auto or none")
+        if durable and address is None:
+            raise ConfigError("a LocalCluster started by the runner dies with the driver.",
+                              field="runner.durable", fix="give the address of a long-lived "
+                              "scheduler, or drop durable")
+        uploads = [Path(p) for p in (upload or [])]
+        for i, path in enumerate(uploads):
+            if not path.is_file() or path.suffix not in (".py", ".zip", ".egg"):
+                raise ConfigError(f"{path} is not a .py, .zip or .egg file.",
+                                  field=f"runner.upload[{i}]", fix="give an existing file")
+        self.timeout = timeout
+        self.durable = address is not None if durable is None else durable
+        self._cluster = None
+        if address is None:
+            try:  # worker processes; every socket on loopback (the HTTP server too)
+                self._cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=threads_per_worker, processes=True, host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0", resources={"CPU": threads_per_worker})
+            except RuntimeError as exc:
+                # the usual cause: worker processes are spawned and re-import the driver's
+                # __main__, which fails for stdin/notebook code or unguarded scripts
+                raise ConfigError(f"cannot start a Dask LocalCluster ({exc}).",
+                                  field="runner.address", fix="run the study from a script with "
+                                  "'if __name__ == \"__main__\":', or give a scheduler address"
+                                  ) from exc
+            self.client = Client(self._cluster, set_as_default=False)
+        else:
+            try:
+                self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+            except OSError as exc:
+                raise ConfigError(f"cannot reach the Dask scheduler at {address} ({exc}).",
+                                  field="runner.address", fix="start the scheduler or fix the "
+                                  "address") from None
+        try:
+            for path in uploads:
+                self.client.upload_file(str(path))
+            info = self.client.scheduler_info(n_workers=-1)["workers"].values()
+            self._offered: dict[str, float] = {}
+            if resources == "auto":
+                for worker in info:
+                    for name, amount in (worker.get("resources") or {}).items():
+                        self._offered[name] = max(self._offered.get(name, 0.0), float(amount))
+            self._slots = slots or max(1, sum(w.get("nthreads", 1) for w in info))
+        except BaseException:
+            self._shutdown()
+            raise
+        self._entries: dict[str, _Entry] = {}
+        self._to_publish: list[_Entry] = []
+        self._lock = threading.Lock()
+        self._done: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._closed = False
+        self._collector = threading.Thread(target=self._collect_loop, name="detopt-dask-collector",
+                                           daemon=True)
+        self._collector.start()
+
+    @classmethod
+    def from_config(cls, options: dict[str, Any]) -> DaskRunner:
+        """Build from a config's ``runner`` section (the keyword arguments of the class)."""
+        allowed = {"address", "workers", "threads_per_worker", "timeout", "upload", "resources",
+                   "durable", "slots", "connect_timeout"}
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown option {unknown[0]!r} for the dask runner.",
+                              field=f"runner.{unknown[0]}", fix=f"use: {', '.join(sorted(allowed))}")
+        for key in ("workers", "threads_per_worker", "slots"):
+            value = options.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                raise ConfigError(f"{key} must be a positive integer, got {value!r}.",
+                                  field=f"runner.{key}", fix=f"give e.g. {key}: 2")
+        kwargs = dict(options)
+        kwargs["timeout"] = parse_duration(options.get("timeout"), field="runner.timeout")
+        if isinstance(kwargs.get("upload"), str):
+            kwargs["upload"] = [kwargs["upload"]]
+        return cls(**kwargs)
+
+    @property
+    def slots(self) -> int:
+        return self._slots
+
+    # ------------------------------------------------------------------------ submission
+    def resource_request(self, resources: Resources) -> dict[str, float] | None:
+        """The Dask resource restrictions for a call (only names some worker offers).
+
+        Raises:
+            ConfigError: the call asks for more than the largest worker offers (it would wait
+                forever).
+        """
+        wanted = {RESOURCE_NAMES["cores"]: resources.cores, RESOURCE_NAMES["gpus"]: resources.gpus,
+                  RESOURCE_NAMES["memory"]: (resources.memory_mb or 0) * 2**20}
+        request = {name: float(amount) for name, amount in wanted.items()
+                   if amount and name in self._offered}
+        for name, amount in request.items():
+            if amount > self._offered[name]:
+                raise ConfigError(f"a call needs {name}={amount:g} but the largest Dask worker "
+                                  f"offers {name}={self._offered[name]:g}.", field="resources",
+                                  fix="ask for less, or start workers with more")
+        return request or None
+
+    def submit(self, call: TaskCall) -> RunnerFuture:
+        if self._closed:
+            raise RuntimeError("the runner is closed")
+        key = _key(call.label)
+        dask_future = self.client.submit(execute, call, key=key, pure=False,
+                                         resources=self.resource_request(call.resources))
+        limit = call.resources.walltime or self.timeout
+        entry = _Entry(key, dask_future, RunnerFuture(handle=key), None, limit)
+        entry.deadline = time.monotonic() + limit if limit else None
+        entry.future.set_running_or_notify_cancel()  # the scheduler owns it now
+        self._track(entry, publish=self.durable)
+        return entry.future
+
+    def reattach(self, handle: str) -> RunnerFuture | None:
+        """The task published under ``handle`` by an earlier driver, or ``None`` if the
+        scheduler no longer has it (restarted, or never published)."""
+        if not self.durable:
+            return None
+        try:
+            dask_future = self.client.get_dataset(handle, default=None)
+        except Exception as exc:  # noqa: BLE001 - a scheduler error means: not found
+            log.warning("cannot look up Dask task %s: %s", handle, exc)
+            return None
+        if dask_future is None or getattr(dask_future, "key", None) != handle:
+            return None
+        future = RunnerFuture(handle=handle)
+        future.set_running_or_notify_cancel()
+        limit = self.timeout
+        self._track(_Entry(handle, dask_future, future,
+                           time.monotonic() + limit if limit else None, limit), publish=False)
+        return future
+
+    def _track(self, entry: _Entry, publish: bool) -> None:
+        with self._lock:
+            self._entries[entry.key] = entry
+            if publish:
+                self._to_publish.append(entry)
+        entry.dask_future.add_done_callback(lambda _f, key=entry.key: self._done.put(key))
+        self._done.put(None)  # wake the collector (it publishes new tasks in a batch)
+
+    def cancel(self, future: Any) -> bool:
+        """Release the task behind ``future`` (a running one finishes on its worker)."""
+        with self._lock:
+            entry = next((e for e in self._entries.values() if e.future is future), None)
+            if entry is not None:
+                del self._entries[entry.key]
+        if entry is None:
+            return future.done()
+        self._drop([entry])
+        _settle(future, exc=TrialCancelledError(f"Dask task {entry.key} cancelled by detopt"))
+        return True
+
+    def close(self) -> None:
+        """Stop collecting. Durable: tasks stay published and keep running; otherwise they are
+        cancelled. A cluster the runner started is shut down; one it connected to is not."""
+        if self._closed:
+            return
+        self._closed = True
+        self._done.put(None)
+        self._collector.join(timeout=30)
+        with self._lock:
+            entries, self._entries = list(self._entries.values()), {}
+            pending, self._to_publish = self._to_publish, []
+        if self.durable:
+            self._publish(pending)  # tasks submitted since the collector's last round
+        elif entries:
+            self._drop(entries)
+        for entry in entries:
+            _settle(entry.future, exc=TrialCancelledError(
+                f"the runner was closed while Dask task {entry.key} ran"
+                + (" (it keeps running; re-attach with its key)" if self.durable else "")))
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+    # ------------------------------------------------------------------ collector thread
+    def _collect_loop(self) -> None:
+        while not self._closed:
+            keys = self._next_keys()
+            try:
+                with self._lock:
+                    new, self._to_publish = self._to_publish, []
+                self._publish(new)
+                if keys:
+                    self._collect(keys)
+                self._enforce_deadlines()
+            except Exception:  # noqa: BLE001 - the collector must survive anything
+                log.exception("Dask collector error")
+                time.sleep(0.5)
+
+    def _next_keys(self) -> list[str]:
+        """Block until something happens (or the next deadline); return finished keys."""
+        with self._lock:
+            deadlines = [e.deadline for e in self._entries.values() if e.deadline is not None]
+        wait = min([max(0.0, d - time.monotonic()) for d in deadlines] + [1.0])
+        keys: list[str] = []
+        try:
+            item = self._done.get(timeout=wait)
+        except queue.Empty:
+            return keys
+        while True:
+            if item is not None:
+                keys.append(item)
+            try:
+                item = self._done.get_nowait()
+            except queue.Empty:
+                return keys
+
+    def _publish(self, entries: list[_Entry]) -> None:
+        """Hold tasks on the scheduler under their keys (one round trip for all)."""
+        live = {e.key: e.dask_future for e in entries if not e.future.done()}
+        if live:
+            self.client.publish_dataset(live, override=True)
+
+    def _unpublish(self, keys: list[str]) -> None:
+        if keys and self.durable:
+            try:
+                self.client.unpublish_dataset(keys)
+            except Exception as exc:  # noqa: BLE001 - e.g. already unpublished
+                log.debug("unpublish %s: %s", keys, exc)
+
+    def _drop(self, entries: list[_Entry]) -> None:
+        """Cancel and forget tasks nobody waits for any more."""
+        self.client.cancel([e.dask_future for e in entries])
+        self._unpublish([e.key for e in entries])
+
+    def _collect(self, keys: list[str]) -> None:
+        with self._lock:
+            entries = [self._entries.pop(k) for k in keys if k in self._entries]
+        finished = [e for e in entries if e.dask_future.status == "finished"]
+        if finished:
+            try:  # one batched gather for every result that arrived together
+                results = self.client.gather([e.dask_future for e in finished])
+            except Exception:  # noqa: BLE001 - fall back to one at a time
+                results = None
+            for i, entry in enumerate(finished):
+                if results is not None:
+                    _settle(entry.future, result=results[i])
+                else:
+                    self._settle_one(entry)
+        for entry in entries:
+            if entry.dask_future.status != "finished":
+                self._settle_one(entry)
+        self._unpublish([e.key for e in entries])
+
+    def _settle_one(self, entry: _Entry) -> None:
+        try:
+            _settle(entry.future, result=entry.dask_future.result(timeout=60))
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a TrialError
+            _settle(entry.future, exc=_as_trial_error(entry.key, exc))
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [e for e in self._entries.values() if e.deadline is not None and e.deadline <= now]
+            for entry in late:
+                del self._entries[entry.key]
+        if not late:
+            return
+        self._drop(late)
+        for entry in late:
+            _settle(entry.future, exc=TrialTimeoutError(
+                f"Dask task {entry.key} ran longer than its {entry.limit:g} s limit; released "
+                "(the worker finishes the call in the background)"))
+
+
+def _as_trial_error(key: str, exc: BaseException) -> BaseException:
+    """Dask's exceptions as detopt trial errors (a call's own errors arrive as RemoteTaskError)."""
+    if isinstance(exc, RemoteTaskError):
+        return exc
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return WorkerLostError(f"Dask task {key}: the workers running it died ({exc})")
+    if name in ("CancelledError", "FutureCancelledError"):
+        return WorkerLostError(f"Dask task {key} was cancelled or lost by the scheduler ({exc})")
+    import traceback
+
+    return RemoteTaskError(name, f"Dask task {key}: {exc}", "".join(traceback.format_exception(exc)))
+
+
+__all__ = ["DaskRunner", "RESOURCE_NAMES"]
