@@ -1,0 +1,158 @@
+"""Acquisition functions of ``mobo`` and their optimization.
+
+* ``qlognehvi`` (few objectives): noisy expected hypervolume improvement in log space. Its
+  cost grows with the box decomposition of the Pareto front, exponential in the number of
+  objectives; with 5+ objectives BoTorch's approximate decomposition is used (``alpha``).
+* ``qlognparego`` (many objectives): noisy expected improvement of a random augmented
+  Chebyshev scalarization. Cost is that of a single-objective acquisition, independent of the
+  number of objectives; a fresh weight per proposal spreads the proposals over the front.
+* ``qlognei``: a single objective.
+* ``qlogpof`` (automatic, with an explicitly requested qLogNEHVI): while no result dominates the reference
+  point, hypervolume improvement is zero almost everywhere and gives no direction; the
+  probability that a design dominates the reference point (and meets the outcome
+  constraints) is maximized instead, as Ax does.
+
+Outcome constraints enter as constraint callables on the model's extra outputs (feasibility
+weighted acquisition); pending points as ``X_pending`` (the acquisition integrates over their
+unknown outcomes, so a proposal next to a pending point gains nothing).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from botorch.acquisition import AcquisitionFunction
+from botorch.acquisition.logei import qLogNoisyExpectedImprovement, qLogProbabilityOfFeasibility
+from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputObjective
+from botorch.acquisition.multi_objective.parego import qLogNParEGO
+from botorch.acquisition.multi_objective.utils import get_default_partitioning_alpha
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.optim import optimize_acqf
+from botorch.sampling import SobolQMCNormalSampler
+
+from detopt.optimizers.mobo_model import DTYPE, FittedModel
+
+AUTO_NEHVI_MAX_OBJECTIVES = 3
+
+
+def choose_acquisition(requested: str, n_objectives: int, nehvi_max_objectives: int) -> str:
+    """Resolve ``auto``: qLogNEI for one objective, qLogNEHVI up to ``nehvi_max_objectives``,
+    qLogNParEGO above (bounded cost with many objectives)."""
+    if requested != "auto":
+        return requested
+    if n_objectives == 1:
+        return "qlognei"
+    return "qlognehvi" if n_objectives <= nehvi_max_objectives else "qlognparego"
+
+
+@dataclass
+class AcquisitionSetup:
+    """Everything an acquisition function needs besides the pending points.
+
+    Attributes:
+        kind: ``qlognehvi``, ``qlognparego`` or ``qlognei``.
+        fitted: the model.
+        X_baseline: training inputs (``n × d``).
+        n_objectives, n_constraints: split of the model outputs.
+        ref_point: hypervolume reference point in the model's (maximization) form.
+        mc_samples: quasi-MC samples.
+    """
+
+    kind: str
+    fitted: FittedModel
+    X_baseline: torch.Tensor
+    n_objectives: int
+    n_constraints: int
+    ref_point: torch.Tensor | None
+    mc_samples: int
+
+    def build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
+              seed: int) -> AcquisitionFunction:
+        """The acquisition function (``weights``: Chebyshev weights for ParEGO)."""
+        m, c = self.n_objectives, self.n_constraints
+        sampler = SobolQMCNormalSampler(torch.Size([self.mc_samples]), seed=seed)
+        constraints = [(lambda Z, j=j: Z[..., m + j]) for j in range(c)] or None
+        multi = IdentityMCMultiOutputObjective(outcomes=list(range(m))) if c else None
+        model = self.fitted.model
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if self.kind == "qlognehvi":
+                assert self.ref_point is not None
+                return qLogNoisyExpectedHypervolumeImprovement(
+                    model=model, ref_point=self.ref_point, X_baseline=self.X_baseline,
+                    sampler=sampler, objective=multi, constraints=constraints,
+                    X_pending=X_pending, prune_baseline=True,
+                    alpha=get_default_partitioning_alpha(m), cache_root=True)
+            if self.kind == "qlognparego":
+                w = torch.tensor(weights, dtype=DTYPE) if weights is not None else None
+                return qLogNParEGO(
+                    model=model, X_baseline=self.X_baseline, scalarization_weights=w,
+                    sampler=sampler, objective=multi, constraints=constraints,
+                    X_pending=X_pending, prune_baseline=True, cache_root=True)
+            if self.kind == "qlogpof":
+                assert self.ref_point is not None
+                ref = self.ref_point
+                reach = [(lambda Z, i=i: ref[i] - Z[..., i]) for i in range(m)]
+                return qLogProbabilityOfFeasibility(
+                    model=model, constraints=reach + (constraints or []), sampler=sampler,
+                    X_pending=X_pending)
+            if self.kind == "qlognei":
+                single = GenericMCObjective(lambda Z, X=None: Z[..., 0]) if c else None
+                return qLogNoisyExpectedImprovement(
+                    model=model, X_baseline=self.X_baseline, sampler=sampler,
+                    objective=single, constraints=constraints, X_pending=X_pending,
+                    prune_baseline=True, cache_root=True)
+        raise ValueError(f"unknown acquisition {self.kind!r}")
+
+
+def inequality_constraints(A: np.ndarray, b: np.ndarray
+                           ) -> list[tuple[torch.Tensor, torch.Tensor, float]] | None:
+    """``A @ u <= b`` as BoTorch's ``sum(coef_i * x_i) >= rhs`` tuples."""
+    out = []
+    for row, bound in zip(A, b):
+        idx = np.flatnonzero(row)
+        if len(idx) == 0:
+            continue
+        out.append((torch.tensor(idx, dtype=torch.long),
+                    torch.tensor(-row[idx], dtype=DTYPE), float(-bound)))
+    return out or None
+
+
+def optimize(acqf: AcquisitionFunction, bounds: np.ndarray, *, num_restarts: int,
+             raw_samples: int, max_iter: int,
+             constraints: list[tuple[torch.Tensor, torch.Tensor, float]] | None
+             ) -> np.ndarray:
+    """Maximize ``acqf`` over ``bounds`` (``2 × d``) for one point.
+
+    Returns:
+        the ``num_restarts`` local optima (rows), best first, so that a caller can fall back
+        to the next one when rounding makes the best a duplicate or infeasible.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, values = optimize_acqf(
+            acqf, bounds=torch.tensor(bounds, dtype=DTYPE), q=1, num_restarts=num_restarts,
+            raw_samples=raw_samples, options={"maxiter": max_iter, "batch_limit": num_restarts},
+            inequality_constraints=constraints, return_best_only=False,
+            retry_on_optimization_warning=False)
+    order = torch.argsort(values.reshape(-1), descending=True)
+    return X.reshape(X.shape[0], -1)[order].detach().numpy()
+
+
+def chebyshev_center(Y: np.ndarray, feasible: np.ndarray, violation: np.ndarray,
+                     weights: np.ndarray) -> int:
+    """Row of the observed point that is best for the Chebyshev scalarization with
+    ``weights`` (objectives normalized to the observed range, minimization form); the least
+    violating point when none is feasible."""
+    if not np.any(feasible):
+        return int(np.argmin(violation))
+    idx = np.flatnonzero(feasible)
+    Yf = Y[idx]
+    lo, hi = Yf.min(axis=0), Yf.max(axis=0)
+    norm = (Yf - lo) / np.where(hi > lo, hi - lo, 1.0)
+    score = np.max(weights * norm, axis=1) + 0.05 * np.sum(weights * norm, axis=1)
+    return int(idx[np.argmin(score)])

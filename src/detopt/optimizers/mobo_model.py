@@ -1,0 +1,101 @@
+"""The surrogate of ``mobo``: one batched multi-output GP, fit with warm-started hyperparameters.
+
+A single :class:`~botorch.models.SingleTaskGP` with ``m + c`` outputs is a batch of independent
+GPs (own lengthscales, output scale and noise per output) that shares one input tensor, so
+one L-BFGS run fits all of them and the posterior is computed in one batched call, which is
+cheaper than a ``ModelListGP`` of separate models.
+
+* Inputs are the space's unit-cube encoding already, so no data-dependent input transform
+  is applied (it would move the trust-region geometry as data arrive).
+* Outputs are standardized (``Standardize``).
+* Noise: fixed at ``sem²`` when every result carries a standard error, inferred otherwise.
+* Priors: BoTorch's defaults, whose lengthscale prior scales with √d; they keep a plain
+  GP usable at d ≈ 100 (Hvarfner et al., 2024).
+* Cost: fitting restarts from the previous hyperparameters and is limited to
+  ``fit_max_iter`` iterations, and only every ``refit_every`` new results; in between the
+  model is conditioned on the new data with the hyperparameters unchanged.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms import Standardize
+from gpytorch.mlls import ExactMarginalLogLikelihood
+
+from detopt.optimizers.mobo_data import TrainingData
+
+DTYPE = torch.float64
+
+
+@dataclass
+class FittedModel:
+    """A fitted GP plus what is needed to warm-start the next fit.
+
+    Attributes:
+        model: the BoTorch model (eval mode).
+        hyperparameters: parameter name -> tensor, detached copies.
+        fitted_at: how many results the hyperparameters were last optimized on.
+        n_outputs: ``m + c``.
+    """
+
+    model: SingleTaskGP
+    hyperparameters: dict[str, torch.Tensor]
+    fitted_at: int
+    n_outputs: int
+
+    def lengthscales(self, n_objectives: int) -> np.ndarray:
+        """Per-dimension lengthscale, geometric mean over the objective outputs."""
+        ls = self.model.covar_module.lengthscale.detach()  # (outputs, 1, d)
+        ls = ls.reshape(self.n_outputs, -1)[:n_objectives]
+        return torch.exp(torch.log(ls).mean(dim=0)).numpy()
+
+
+def fit_model(data: TrainingData, previous: FittedModel | None, *, n_results: int,
+              refit_every: int, max_iter: int, max_iter_cold: int) -> FittedModel:
+    """Fit (or update) the GP on ``data``.
+
+    Args:
+        data: the training points.
+        previous: the last fitted model, whose hyperparameters warm-start this one.
+        n_results: results known so far (decides whether hyperparameters are re-optimized).
+        refit_every: re-optimize when this many results arrived since the last optimization.
+        max_iter: L-BFGS-B iteration cap of a warm-started optimization.
+        max_iter_cold: the same for the first optimization (no previous hyperparameters).
+    """
+    X = torch.tensor(data.X, dtype=DTYPE)
+    Y = torch.tensor(data.targets(), dtype=DTYPE)
+    Yvar = None if data.var is None else torch.tensor(np.maximum(data.var, 1e-12), dtype=DTYPE)
+    n_out = Y.shape[1]
+    model = SingleTaskGP(X, Y, train_Yvar=Yvar, outcome_transform=Standardize(m=n_out))
+    usable = previous is not None and previous.n_outputs == n_out and \
+        _load_hyperparameters(model, previous.hyperparameters)
+    optimize = not usable or n_results - previous.fitted_at >= refit_every  # type: ignore[union-attr]
+    if optimize:
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        with warnings.catch_warnings():  # iteration caps are intended, not a problem
+            warnings.simplefilter("ignore")
+            cap = max_iter if usable else max_iter_cold
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": cap}})
+        fitted_at = n_results
+    else:
+        fitted_at = previous.fitted_at  # type: ignore[union-attr]
+    model.eval()
+    hyper = {name: p.detach().clone() for name, p in model.named_parameters()}
+    return FittedModel(model, hyper, fitted_at, n_out)
+
+
+def _load_hyperparameters(model: SingleTaskGP, saved: dict[str, torch.Tensor]) -> bool:
+    """Copy matching hyperparameters into ``model``; False if the layout differs."""
+    params = dict(model.named_parameters())
+    if set(params) != set(saved) or any(params[k].shape != saved[k].shape for k in params):
+        return False
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(saved[name])
+    return True

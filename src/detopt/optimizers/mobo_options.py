@@ -1,0 +1,80 @@
+"""Options of the ``mobo`` optimizer (every knob settable from ``optimizer.options`` in YAML).
+
+Defaults were chosen by measurement on DTLZ2 (3 × 12 and 5 × 100); docs/mobo.md gives the
+numbers behind each one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from detopt.optimizers.base import OptimizerOptions
+
+Acquisition = Literal["auto", "qlognehvi", "qlognparego", "qlognei"]
+Switch = Literal["auto", "on", "off"]
+
+
+class MOBOOptions(OptimizerOptions):
+    """Settings of :class:`detopt.optimizers.mobo.MOBOOptimizer`."""
+
+    # ----------------------------------------------------------------- initial design
+    n_initial: int | None = Field(
+        None, ge=1, description="Sobol designs before the model takes over "
+                                "(default: min(2·(d+1), 20) with d tunable parameters)")
+
+    # -------------------------------------------------------------------- acquisition
+    acquisition: Acquisition = Field(
+        "auto", description="auto: qLogNEI for 1 objective, qLogNEHVI up to "
+                            "nehvi_max_objectives, qLogNParEGO above")
+    nehvi_max_objectives: int = Field(
+        3, ge=1, description="auto uses qLogNEHVI up to this many objectives; its box "
+                             "decompositions grow exponentially with the number of objectives")
+    nehvi_min_in_box: int = Field(
+        5, ge=1, description="auto: qLogNParEGO until this many feasible results dominate "
+                             "the reference point, then qLogNEHVI")
+    max_baseline_points: int = Field(
+        50, ge=2, description="at most this many observed points (best Pareto layers first) "
+                              "serve as the acquisition's incumbents (X_baseline); its cost "
+                              "grows with their number")
+    nehvi_max_baseline: int = Field(
+        25, ge=2, description="qLogNEHVI: at most this many observed points (best Pareto "
+                              "layers first) enter the baseline whose box decompositions "
+                              "dominate its cost")
+    mc_samples: int = Field(64, ge=8, description="quasi-Monte-Carlo samples of the acquisition")
+    num_restarts: int = Field(4, ge=1, description="gradient restarts of the acquisition optimizer")
+    raw_samples: int = Field(256, ge=8, description="random points scored to pick the restarts")
+    acq_max_iter: int = Field(100, ge=1, description="L-BFGS-B iterations per restart")
+
+    # -------------------------------------------------------------------------- model
+    max_train_points: int = Field(
+        250, ge=10, description="cap on the points the GP is fit to; beyond it the best "
+                                "non-dominated layers (then the most recent) are kept")
+    fit_max_iter: int = Field(
+        60, ge=1, description="L-BFGS-B iterations of a warm-started hyperparameter fit")
+    fit_max_iter_cold: int = Field(
+        200, ge=1, description="L-BFGS-B iterations of the first fit (no previous "
+                               "hyperparameters to start from)")
+    refit_every: int = Field(
+        5, ge=1, description="re-optimize hyperparameters when this many new results have "
+                             "arrived since the last fit; in between the model is only "
+                             "conditioned on the new data (hyperparameters kept)")
+    threads: int = Field(1, ge=1, description="torch threads while fitting and optimizing; "
+                                              "1 is fastest on small shared machines")
+
+    # --------------------------------------------------------------------- trust region
+    trust_region: Switch = Field(
+        "auto", description="optimize the acquisition inside a box around a good point "
+                            "(TuRBO/MORBO-style); auto: on when d >= trust_region_min_dim")
+    trust_region_min_dim: int = Field(10, ge=1)
+    tr_length_init: float = Field(0.8, gt=0, le=2, description="initial edge length (unit cube)")
+    tr_length_min: float = Field(0.5 ** 7, gt=0, description="below this the region is reset")
+    tr_length_max: float = Field(1.6, gt=0, le=2)
+    tr_success_tolerance: int = Field(3, ge=1, description="successes in a row that double the length")
+    tr_failure_tolerance: int | None = Field(
+        None, ge=1, description="failures in a row that halve the length "
+                                "(default: clip(d // 10, 3, 10))")
+    tr_success_threshold: float = Field(
+        1e-3, ge=0, description="a result is a success when it raises the hypervolume of "
+                                "the results by more than this fraction")
