@@ -1,8 +1,8 @@
 """Evaluation functions for the runner tests.
 
-They are imported by reference in other processes: Dask workers (``scripts/services/start_dask.sh``
-puts every ``tests/**`` folder on their ``PYTHONPATH``) and SLURM jobs (the SLURM runner forwards the
-driver's ``sys.path``, where pytest put this folder).
+They are imported by reference in other processes: Dask workers
+(``scripts/services/start_dask.sh`` puts every ``tests/**`` folder on their ``PYTHONPATH``) and
+SLURM jobs (the SLURM runner forwards the driver's ``sys.path``, where pytest put this folder).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ CUSTOM = {
 def slurm_runner(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     """The runner section for the test cluster (partition debug, fast polling)."""
     return {"kind": "slurm", "partition": "debug", "time": "00:10:00", "mem": "500MB",
-            "workdir": str(tmp_path / "jobs"), "poll_interval": 0.25, **extra}
+            "workdir": str(tmp_path / "jobs"), "poll_interval": 0.25, "state_interval": 1.0,
+            **extra}
 
 
 def config(base: dict[str, Any], tmp_path: Path, runner: dict[str, Any],
@@ -75,7 +76,8 @@ def stored(cfg: dict[str, Any]) -> tuple[dict[int, Trial], list[dict[str, Any]]]
         record = storage.get_study(cfg["name"])
         if record is None:
             return {}, []
-        return {t.index: t for t in storage.load_trials(record.id)}, storage.load_attempts(record.id)
+        trials = {t.index: t for t in storage.load_trials(record.id)}
+        return trials, storage.load_attempts(record.id)
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
@@ -91,8 +93,9 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
 
 def sacct_jobs(name_prefix: str) -> list[dict[str, str]]:
     """Every SLURM job whose name starts with ``name_prefix`` (from accounting)."""
-    out = subprocess.run(["sacct", "--noheader", "--parsable2", "--allocations", "--starttime=now-1days",
-                          "--format=JobIDRaw,JobName%200,State"], capture_output=True, text=True,
-                         check=True, env=os.environ).stdout
-    rows = [dict(zip(("job_id", "name", "state"), line.split("|"))) for line in out.splitlines()]
+    out = subprocess.run(["sacct", "--noheader", "--parsable2", "--allocations",
+                          "--starttime=now-1days", "--format=JobIDRaw,JobName,State"],
+                         capture_output=True, text=True, check=True, env=os.environ).stdout
+    rows = [dict(zip(("job_id", "name", "state"), line.split("|"), strict=True))
+            for line in out.splitlines()]
     return [r for r in rows if r.get("name", "").startswith(name_prefix)]

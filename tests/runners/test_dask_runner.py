@@ -70,7 +70,8 @@ def test_a_killed_driver_leaves_its_task_to_be_reattached(dask_address, tmp_path
         print(f.handle, flush=True)
         time.sleep(120)
     """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
     driver = subprocess.Popen([sys.executable, "-c", driver_code, dask_address], env=env,
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -145,8 +146,8 @@ def test_a_started_local_cluster_honours_cores_and_stops_with_the_runner(own_clu
     assert own_cluster.resource_request(Resources(cores=2, gpus=1)) == {"CPU": 2.0}
 
     def pair(cores: int, folder: Path) -> list[bool]:
-        calls = [TaskCall("runner_funcs:rendezvous", {"me": me, "other": other, "folder": str(folder),
-                                                      "wait": 5.0},
+        calls = [TaskCall("runner_funcs:rendezvous",
+                          {"me": me, "other": other, "folder": str(folder), "wait": 5.0},
                           Resources(cores=cores), label=f"c{cores}")
                  for me, other in (("a", "b"), ("b", "a"))]
         return [f.result(timeout=60) for f in [own_cluster.submit(c) for c in calls]]

@@ -40,8 +40,8 @@ def runner(slurm_runner_session, slurm_timeout_job) -> SlurmRunner:
 
 def test_accounting_is_detected_and_the_squeue_path_works_too(runner, tmp_path):
     assert runner.state_source == "sacct"  # the test cluster runs slurmdbd
-    forced = SlurmRunner(partition="debug", poll_interval=0.25, state_source="squeue",
-                         workdir=tmp_path)
+    forced = SlurmRunner(partition="debug", poll_interval=0.25, state_interval=1.0,
+                         state_source="squeue", workdir=tmp_path)
     try:
         ok = forced.submit(TaskCall("runner_funcs:where", {"params": {"x": 0.5}}, label="sq.ok"))
         bad = forced.submit(TaskCall("runner_funcs:raise_here", {"params": {}}, label="sq.bad"))
@@ -103,7 +103,8 @@ def test_reattach_finds_finished_and_running_jobs_and_not_unknown_ones(runner, t
     done.result(timeout=120)
     running = runner.submit(TaskCall("runner_funcs:where", {"params": {"x": 0.75}, "seconds": 3},
                                      label="re.running"))
-    other = SlurmRunner(partition="debug", poll_interval=0.25, workdir=runner.workdir)
+    other = SlurmRunner(partition="debug", poll_interval=0.25, state_interval=1.0,
+                        workdir=runner.workdir)
     try:
         assert other.reattach(done.handle).result(timeout=5)["f1"] == pytest.approx(0.0625)
         again = other.reattach(running.handle)
@@ -125,8 +126,11 @@ def test_scancel_from_outside_is_retried_by_the_study(slurm_env, tmp_path):
     thread = threading.Thread(target=lambda: outcome.append(study.run()), daemon=True)
     thread.start()
     try:
-        handle = wait_for(lambda: (stored(cfg)[0].get(0) or None) and stored(cfg)[0][0].runner_handle,
-                          60, "the first job")
+        def first_handle():
+            trial = stored(cfg)[0].get(0)
+            return trial.runner_handle if trial is not None else None
+
+        handle = wait_for(first_handle, 60, "the first job")
         job_id = handle.partition("@")[0]
         # cancel once the evaluation itself runs (it leaves a mark), not while python starts
         wait_for(lambda: list((tmp_path / "calls").glob("*.calls")), 60, "the evaluation to start")

@@ -24,6 +24,7 @@ worker *process* for the call; with several threads per worker, calls see each o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
@@ -151,13 +152,18 @@ class DaskRunner(Runner):
             self._shutdown()
             raise
         self._entries: dict[str, _Entry] = {}
-        self._to_publish: list[_Entry] = []
         self._lock = threading.Lock()
-        self._done: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        # collector inbox: ("ok" | "error", key, result | exception), None to wake it
+        self._inbox: queue.SimpleQueue[tuple[str, str, Any] | None] = queue.SimpleQueue()
+        # publisher inbox, in order: ("publish", entry) | ("unpublish", key) | None to stop
+        self._datasets: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._closed = False
         self._collector = threading.Thread(target=self._collect_loop, name="detopt-dask-collector",
                                            daemon=True)
         self._collector.start()
+        self._publisher = threading.Thread(target=self._publish_loop, name="detopt-dask-publisher",
+                                           daemon=True)
+        self._publisher.start()
 
     @classmethod
     def from_config(cls, options: dict[str, Any]) -> DaskRunner:
@@ -167,7 +173,8 @@ class DaskRunner(Runner):
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise ConfigError(f"unknown option {unknown[0]!r} for the dask runner.",
-                              field=f"runner.{unknown[0]}", fix=f"use: {', '.join(sorted(allowed))}")
+                              field=f"runner.{unknown[0]}",
+                              fix=f"use: {', '.join(sorted(allowed))}")
         for key in ("workers", "threads_per_worker", "slots"):
             value = options.get(key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)
@@ -238,10 +245,20 @@ class DaskRunner(Runner):
     def _track(self, entry: _Entry, publish: bool) -> None:
         with self._lock:
             self._entries[entry.key] = entry
-            if publish:
-                self._to_publish.append(entry)
-        entry.dask_future.add_done_callback(lambda _f, key=entry.key: self._done.put(key))
-        self._done.put(None)  # wake the collector (it publishes new tasks in a batch)
+        if publish:
+            self._datasets.put(("publish", entry))
+        # wait and fetch on the client's event loop; only the outcome comes back to the
+        # collector (one thread hop per call; fetches of different calls overlap)
+        asyncio.run_coroutine_threadsafe(self._fetch(entry.key, entry.dask_future),
+                                         self.client.loop.asyncio_loop)
+
+    async def _fetch(self, key: str, dask_future: Any) -> None:
+        try:
+            value = await self.client.gather(dask_future, asynchronous=True)
+        except BaseException as exc:  # noqa: BLE001 - delivered as the call's outcome
+            self._inbox.put(("error", key, exc))
+        else:
+            self._inbox.put(("ok", key, value))
 
     def cancel(self, future: Any) -> bool:
         """Release the task behind ``future`` (a running one finishes on its worker)."""
@@ -261,15 +278,14 @@ class DaskRunner(Runner):
         if self._closed:
             return
         self._closed = True
-        self._done.put(None)
+        self._inbox.put(None)
         self._collector.join(timeout=30)
         with self._lock:
             entries, self._entries = list(self._entries.values()), {}
-            pending, self._to_publish = self._to_publish, []
-        if self.durable:
-            self._publish(pending)  # tasks submitted since the collector's last round
-        elif entries:
+        if entries and not self.durable:
             self._drop(entries)
+        self._datasets.put(None)  # the publisher finishes what is queued (publishes first)
+        self._publisher.join(timeout=60)
         for entry in entries:
             _settle(entry.future, exc=TrialCancelledError(
                 f"the runner was closed while Dask task {entry.key} ran"
@@ -283,86 +299,93 @@ class DaskRunner(Runner):
             if self._cluster is not None:
                 self._cluster.close()
 
+    # ------------------------------------------------------------------ publisher thread
+    def _publish_loop(self) -> None:
+        """Publish new tasks and unpublish collected ones, in order, batched: one scheduler
+        round trip for everything queued meanwhile. Runs apart from the collector so that
+        results never wait for it."""
+        stop = False
+        while not stop:
+            ops = [self._datasets.get()]
+            while True:
+                try:
+                    ops.append(self._datasets.get_nowait())
+                except queue.Empty:
+                    break
+            stop = None in ops
+            ops = [op for op in ops if op is not None]
+            # a task's publish is always queued before its unpublish: when both are in this
+            # batch it needs neither (the scheduler ignores unknown names on unpublish)
+            gone = sorted({key for kind, key in ops if kind == "unpublish"})
+            publish = {e.key: e.dask_future for kind, e in ops
+                       if kind == "publish" and e.key not in gone and not e.future.done()}
+            try:
+                if publish:
+                    self.client.publish_dataset(publish, override=True)
+                if gone:
+                    self.client.unpublish_dataset(gone)
+            except Exception as exc:  # noqa: BLE001 - the scheduler went away, ...
+                log.warning("Dask dataset update failed: %s", exc)
+
     # ------------------------------------------------------------------ collector thread
     def _collect_loop(self) -> None:
         while not self._closed:
-            keys = self._next_keys()
+            outcomes = self._next_outcomes()
             try:
-                with self._lock:
-                    new, self._to_publish = self._to_publish, []
-                self._publish(new)
-                if keys:
-                    self._collect(keys)
+                if outcomes:
+                    self._deliver(outcomes)
                 self._enforce_deadlines()
             except Exception:  # noqa: BLE001 - the collector must survive anything
                 log.exception("Dask collector error")
                 time.sleep(0.5)
 
-    def _next_keys(self) -> list[str]:
-        """Block until something happens (or the next deadline); return finished keys."""
+    def _next_outcomes(self) -> list[tuple[str, str, Any]]:
+        """Block until outcomes arrive (or the next deadline); return all that are there."""
         with self._lock:
             deadlines = [e.deadline for e in self._entries.values() if e.deadline is not None]
         wait = min([max(0.0, d - time.monotonic()) for d in deadlines] + [1.0])
-        keys: list[str] = []
+        outcomes: list[tuple[str, str, Any]] = []
         try:
-            item = self._done.get(timeout=wait)
+            item = self._inbox.get(timeout=wait)
         except queue.Empty:
-            return keys
+            return outcomes
         while True:
             if item is not None:
-                keys.append(item)
+                outcomes.append(item)
             try:
-                item = self._done.get_nowait()
+                item = self._inbox.get_nowait()
             except queue.Empty:
-                return keys
+                return outcomes
 
-    def _publish(self, entries: list[_Entry]) -> None:
-        """Hold tasks on the scheduler under their keys (one round trip for all)."""
-        live = {e.key: e.dask_future for e in entries if not e.future.done()}
-        if live:
-            self.client.publish_dataset(live, override=True)
+    def _deliver(self, outcomes: list[tuple[str, str, Any]]) -> None:
+        delivered = []
+        for status, key, value in outcomes:
+            with self._lock:
+                entry = self._entries.pop(key, None)
+            if entry is None:
+                continue  # cancelled or timed out meanwhile
+            if status == "ok":
+                _settle(entry.future, result=value)
+            else:
+                _settle(entry.future, exc=_as_trial_error(key, value))
+            delivered.append(key)
+        self._unpublish(delivered)
 
     def _unpublish(self, keys: list[str]) -> None:
-        if keys and self.durable:
-            try:
-                self.client.unpublish_dataset(keys)
-            except Exception as exc:  # noqa: BLE001 - e.g. already unpublished
-                log.debug("unpublish %s: %s", keys, exc)
+        if self.durable:
+            for key in keys:
+                self._datasets.put(("unpublish", key))
 
     def _drop(self, entries: list[_Entry]) -> None:
         """Cancel and forget tasks nobody waits for any more."""
         self.client.cancel([e.dask_future for e in entries])
         self._unpublish([e.key for e in entries])
 
-    def _collect(self, keys: list[str]) -> None:
-        with self._lock:
-            entries = [self._entries.pop(k) for k in keys if k in self._entries]
-        finished = [e for e in entries if e.dask_future.status == "finished"]
-        if finished:
-            try:  # one batched gather for every result that arrived together
-                results = self.client.gather([e.dask_future for e in finished])
-            except Exception:  # noqa: BLE001 - fall back to one at a time
-                results = None
-            for i, entry in enumerate(finished):
-                if results is not None:
-                    _settle(entry.future, result=results[i])
-                else:
-                    self._settle_one(entry)
-        for entry in entries:
-            if entry.dask_future.status != "finished":
-                self._settle_one(entry)
-        self._unpublish([e.key for e in entries])
-
-    def _settle_one(self, entry: _Entry) -> None:
-        try:
-            _settle(entry.future, result=entry.dask_future.result(timeout=60))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a TrialError
-            _settle(entry.future, exc=_as_trial_error(entry.key, exc))
-
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
         with self._lock:
-            late = [e for e in self._entries.values() if e.deadline is not None and e.deadline <= now]
+            late = [e for e in self._entries.values()
+                    if e.deadline is not None and e.deadline <= now]
             for entry in late:
                 del self._entries[entry.key]
         if not late:
@@ -385,7 +408,8 @@ def _as_trial_error(key: str, exc: BaseException) -> BaseException:
         return WorkerLostError(f"Dask task {key} was cancelled or lost by the scheduler ({exc})")
     import traceback
 
-    return RemoteTaskError(name, f"Dask task {key}: {exc}", "".join(traceback.format_exception(exc)))
+    return RemoteTaskError(name, f"Dask task {key}: {exc}",
+                           "".join(traceback.format_exception(exc)))
 
 
 __all__ = ["DaskRunner", "RESOURCE_NAMES"]

@@ -41,7 +41,8 @@ from detopt.units import parse_duration, parse_memory_mb
 
 log = logging.getLogger("detopt.slurm")
 
-_SCRIPT = "#!/bin/sh\n# detopt SLURM job: runs its arguments as given (no shell parsing)\nexec \"$@\"\n"
+_SCRIPT = ("#!/bin/sh\n# detopt SLURM job: runs its arguments as given (no shell parsing)\n"
+           "exec \"$@\"\n")
 _SAFE_VALUE = re.compile(r"^[^\s\x00-\x1f'\"`$\\;]+$")  # partition, account, qos, gres, constraint
 _RESERVED = {"-o", "--output", "-e", "--error", "--parsable", "--wrap", "-a", "--array", "-W",
              "--wait", "-J", "--job-name", "--export", "-D", "--chdir", "-H", "--hold"}
@@ -148,7 +149,9 @@ class SlurmRunner(Runner):
             ``./detopt-slurm``); each call gets a subdirectory there.
         env: environment variables added for the jobs.
         forward_pythonpath: put the driver's ``sys.path`` on the jobs' ``PYTHONPATH``.
-        poll_interval: seconds between state polls (one sacct/squeue call for all jobs).
+        poll_interval: seconds between looks at the jobs' result files (a ``stat`` each).
+        state_interval: seconds between state queries (one sacct/squeue call for all jobs
+            without a result; finds jobs that ended without one: cancelled, timed out, ...).
         slots: default concurrency of a study on this runner.
         state_source: ``"auto"`` (sacct if accounting works, else squeue), ``"sacct"``,
             ``"squeue"``.
@@ -164,7 +167,8 @@ class SlurmRunner(Runner):
                  constraint: str | None = None, extra: list[str] | str | None = None,
                  python: str | None = None, workdir: str | Path | None = None,
                  env: dict[str, Any] | None = None, forward_pythonpath: bool = True,
-                 poll_interval: float = 2.0, slots: int = 10, state_source: str = "auto",
+                 poll_interval: float = 1.0, state_interval: float = 10.0, slots: int = 10,
+                 state_source: str = "auto",
                  lost_after: float = 300.0):
         self.options = {k: _check_value(k, v) for k, v in (
             ("partition", partition), ("account", account), ("qos", qos),
@@ -182,13 +186,15 @@ class SlurmRunner(Runner):
                               field="runner.python", fix="give e.g. /opt/venv/bin/python")
         self.workdir = Path(workdir or "detopt-slurm").absolute()
         if state_source not in ("auto", "sacct", "squeue"):
-            raise ConfigError(f"unknown state_source {state_source!r}.", field="runner.state_source",
-                              fix="use auto, sacct or squeue")
+            raise ConfigError(f"unknown state_source {state_source!r}.",
+                              field="runner.state_source", fix="use auto, sacct or squeue")
         if not isinstance(slots, int) or slots < 1:
             raise ConfigError(f"slots must be a positive integer, got {slots!r}.",
                               field="runner.slots", fix="give e.g. slots: 10")
         self._slots = slots
         self.poll_interval = float(poll_interval)
+        self.state_interval = max(float(state_interval), self.poll_interval)
+        self._last_query = 0.0
         self.lost_after = float(lost_after)
         for tool in ("sbatch", "scancel", "squeue"):
             if shutil.which(tool) is None:
@@ -220,12 +226,14 @@ class SlurmRunner(Runner):
         """Build from a config's ``runner`` section (the keyword arguments of the class)."""
         allowed = {"partition", "account", "qos", "time", "mem", "cpus", "gres", "constraint",
                    "extra", "python", "workdir", "env", "forward_pythonpath", "poll_interval",
+                   "state_interval",
                    "slots", "state_source", "lost_after"}
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise ConfigError(f"unknown option {unknown[0]!r} for the slurm runner.",
-                              field=f"runner.{unknown[0]}", fix=f"use: {', '.join(sorted(allowed))}")
-        for key in ("poll_interval", "lost_after"):
+                              field=f"runner.{unknown[0]}",
+                              fix=f"use: {', '.join(sorted(allowed))}")
+        for key in ("poll_interval", "state_interval", "lost_after"):
             value = options.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                       or value <= 0):
@@ -363,8 +371,9 @@ class SlurmRunner(Runner):
             except Exception:  # noqa: BLE001 - the poller must survive anything
                 log.exception("SLURM poll failed; retrying in %g s", self.poll_interval)
 
-    def poll(self) -> None:
-        """One round: read result files, then ask SLURM about the jobs still without one."""
+    def poll(self, force: bool = False) -> None:
+        """One round: read result files; every ``state_interval`` (or with ``force``) also ask
+        SLURM about the jobs still without one."""
         with self._lock:
             jobs = list(self._jobs.values())
         waiting = []
@@ -373,8 +382,9 @@ class SlurmRunner(Runner):
                 self._finish(job)
             else:
                 waiting.append(job)
-        if not waiting:
+        if not waiting or (not force and time.monotonic() - self._last_query < self.state_interval):
             return
+        self._last_query = time.monotonic()
         try:
             states = slurm_states.query(self.state_source, [j.job_id for j in waiting], self.env)
         except RuntimeError as exc:

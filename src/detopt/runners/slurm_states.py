@@ -91,7 +91,8 @@ def error_for(job: JobState) -> TrialError:
     return WorkerLostError(f"{text} without writing a result; see the job's stderr file")
 
 
-def _run(cmd: list[str], env: Mapping[str, str] | None, timeout: float) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], env: Mapping[str, str] | None,
+         timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, env=dict(env) if env else None,
                           timeout=timeout, check=False)
 
