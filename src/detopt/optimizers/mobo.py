@@ -35,6 +35,7 @@ from detopt.optimizers.mobo_acquisition import (
     choose_acquisition,
     inequality_constraints,
     optimize,
+    perturbation_starts,
 )
 from detopt.optimizers.mobo_data import TrainingData, select_training_points, variances
 from detopt.optimizers.mobo_model import DTYPE, FittedModel, fit_model
@@ -72,6 +73,8 @@ class MOBOOptimizer(Optimizer):
             self.acquisition = "qlognparego"  # qLogNEI is single-objective only
         self.uses_trust_region = o.trust_region == "on" or (
             o.trust_region == "auto" and d >= o.trust_region_min_dim)
+        self.uses_perturbation = o.perturbation_starts == "on" or (
+            o.perturbation_starts == "auto" and d >= o.trust_region_min_dim)
         self.trust_region = TrustRegion(
             length_init=o.tr_length_init, length_min=o.tr_length_min,
             length_max=o.tr_length_max, success_tolerance=o.tr_success_tolerance,
@@ -135,11 +138,11 @@ class MOBOOptimizer(Optimizer):
                 acqf = setup.build(torch.tensor(np.array(X_pending), dtype=DTYPE)
                                    if X_pending else None, weights,
                                    seed=int(rng.integers(2**31)))
-                candidates = optimize(acqf, self._bounds(weights),
-                                      num_restarts=self.options.num_restarts,
+                bounds, raw = self._region(weights, rng)
+                candidates = optimize(acqf, bounds, num_restarts=self.options.num_restarts,
                                       raw_samples=self.options.raw_samples,
                                       max_iter=self.options.acq_max_iter,
-                                      constraints=self._linear)
+                                      constraints=self._linear, raw=raw)
                 params = self._first_valid(candidates, taken)
                 if params is None:
                     params = self._sobol_fallback(position + len(out), taken)
@@ -154,6 +157,7 @@ class MOBOOptimizer(Optimizer):
         return {"acquisition": self.acquisition, "n_initial": self.n_initial,
                 "current_acquisition": self.current_acquisition(),
                 "trust_region": self.uses_trust_region,
+                "perturbation_starts": self.uses_perturbation,
                 "trust_region_length": self.trust_region.length,
                 "trust_region_restarts": self.trust_region.restarts,
                 "train_points": None if self._data is None else self._data.n}
@@ -199,16 +203,32 @@ class MOBOOptimizer(Optimizer):
     def _reference_point(self) -> np.ndarray | None:
         return self.objectives.reference_point()
 
-    def _bounds(self, weights: np.ndarray) -> np.ndarray:
-        """The box the acquisition is optimized in: the trust region or the whole cube."""
+    def _region(self, weights: np.ndarray, rng: np.random.Generator
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Where the acquisition is optimized: ``(bounds, raw starting points)``.
+
+        The *center* is the observed point that is best for this proposal's Chebyshev
+        weights. Bounds: the trust region around it, or the whole cube. Starts: copies of the
+        center with a few coordinates re-drawn within the bounds (``perturbation_starts``),
+        or BoTorch's quasi-random points (always under linear constraints, where BoTorch
+        samples the polytope itself).
+        """
         d = self.space.dim
-        if not self.uses_trust_region:
-            return np.vstack([np.zeros(d), np.ones(d)])
+        cube = np.vstack([np.zeros(d), np.ones(d)])
+        local = self.uses_trust_region or self.uses_perturbation
+        if not local:
+            return cube, None
         data = self._data
         assert data is not None and self._fitted is not None
         violation = np.maximum(data.G, 0).sum(axis=1) if data.G.size else np.zeros(data.n)
         center = data.X[chebyshev_center(data.Y, data.feasible, violation, weights)]
-        return self.trust_region.bounds(center, self._fitted.lengthscales(len(self.objectives)))
+        bounds = cube
+        if self.uses_trust_region:
+            bounds = self.trust_region.bounds(
+                center, self._fitted.lengthscales(len(self.objectives)))
+        if self._linear is not None or not self.uses_perturbation:
+            return bounds, None
+        return bounds, perturbation_starts(center, bounds, self.options.raw_samples, rng)
 
     def _first_valid(self, candidates: np.ndarray, taken: set) -> dict[str, Any] | None:
         """The best candidate that, once rounded, is feasible and new."""

@@ -124,23 +124,53 @@ def inequality_constraints(A: np.ndarray, b: np.ndarray
 
 def optimize(acqf: AcquisitionFunction, bounds: np.ndarray, *, num_restarts: int,
              raw_samples: int, max_iter: int,
-             constraints: list[tuple[torch.Tensor, torch.Tensor, float]] | None
-             ) -> np.ndarray:
+             constraints: list[tuple[torch.Tensor, torch.Tensor, float]] | None,
+             raw: np.ndarray | None = None) -> np.ndarray:
     """Maximize ``acqf`` over ``bounds`` (``2 × d``) for one point.
 
+    Args:
+        raw: candidate starting points (rows); the ``num_restarts`` best by acquisition value
+            start the gradient runs. ``None``: BoTorch's quasi-random raw samples.
+
     Returns:
-        the ``num_restarts`` local optima (rows), best first, so that a caller can fall back
-        to the next one when rounding makes the best a duplicate or infeasible.
+        the local optima (rows), best first, so that a caller can fall back to the next one
+        when rounding makes the best a duplicate or infeasible.
     """
+    bounds_t = torch.tensor(bounds, dtype=DTYPE)
+    starts = None
+    if raw is not None:
+        with torch.no_grad():
+            X_raw = torch.tensor(raw, dtype=DTYPE).unsqueeze(-2)
+            values = torch.cat([acqf(chunk) for chunk in X_raw.split(256)])
+        best = torch.argsort(values, descending=True)[:num_restarts]
+        starts = X_raw[best]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X, values = optimize_acqf(
-            acqf, bounds=torch.tensor(bounds, dtype=DTYPE), q=1, num_restarts=num_restarts,
-            raw_samples=raw_samples, options={"maxiter": max_iter, "batch_limit": num_restarts},
+            acqf, bounds=bounds_t, q=1, num_restarts=num_restarts,
+            raw_samples=None if starts is not None else raw_samples,
+            options={"maxiter": max_iter, "batch_limit": num_restarts},
             inequality_constraints=constraints, return_best_only=False,
-            retry_on_optimization_warning=False)
+            batch_initial_conditions=starts, retry_on_optimization_warning=False)
     order = torch.argsort(values.reshape(-1), descending=True)
     return X.reshape(X.shape[0], -1)[order].detach().numpy()
+
+
+def perturbation_starts(center: np.ndarray, bounds: np.ndarray, n: int,
+                        rng: np.random.Generator, n_perturbed: float = 20.0) -> np.ndarray:
+    """``n`` points that copy ``center`` except on a random subset of about ``n_perturbed``
+    coordinates, drawn uniformly in ``bounds`` (TuRBO/MORBO's candidate scheme).
+
+    Started from such points, the gradient search moves only coordinates the model finds
+    relevant; coordinates it cannot resolve yet keep the good values of the center instead of
+    being re-drawn at random, which in high dimension undoes most of what was found.
+    """
+    d = len(center)
+    prob = min(1.0, n_perturbed / d)
+    mask = rng.random((n, d)) < prob
+    mask[np.arange(n), rng.integers(0, d, n)] = True  # at least one coordinate moves
+    uniform = bounds[0] + rng.random((n, d)) * (bounds[1] - bounds[0])
+    return np.where(mask, uniform, np.clip(center, bounds[0], bounds[1]))
 
 
 def chebyshev_center(Y: np.ndarray, feasible: np.ndarray, violation: np.ndarray,

@@ -43,9 +43,9 @@ class MOBOOptions(OptimizerOptions):
                               "layers first) enter the baseline whose box decompositions "
                               "dominate its cost")
     mc_samples: int = Field(64, ge=8, description="quasi-Monte-Carlo samples of the acquisition")
-    num_restarts: int = Field(4, ge=1, description="gradient restarts of the acquisition optimizer")
-    raw_samples: int = Field(256, ge=8, description="random points scored to pick the restarts")
-    acq_max_iter: int = Field(100, ge=1, description="L-BFGS-B iterations per restart")
+    num_restarts: int = Field(2, ge=1, description="gradient restarts of the acquisition optimizer")
+    raw_samples: int = Field(128, ge=8, description="random points scored to pick the restarts")
+    acq_max_iter: int = Field(50, ge=1, description="L-BFGS-B iterations per restart")
 
     # -------------------------------------------------------------------------- model
     max_train_points: int = Field(
@@ -68,6 +68,11 @@ class MOBOOptions(OptimizerOptions):
         "auto", description="optimize the acquisition inside a box around a good point "
                             "(TuRBO/MORBO-style); auto: on when d >= trust_region_min_dim")
     trust_region_min_dim: int = Field(10, ge=1)
+    perturbation_starts: Switch = Field(
+        "auto", description="start the acquisition search from copies of the best point for "
+                            "the proposal's weights with ~20 coordinates re-drawn "
+                            "(TuRBO/MORBO), not from uniform points; auto: on when "
+                            "d >= trust_region_min_dim")
     tr_length_init: float = Field(0.8, gt=0, le=2, description="initial edge length (unit cube)")
     tr_length_min: float = Field(0.5 ** 7, gt=0, description="below this the region is reset")
     tr_length_max: float = Field(1.6, gt=0, le=2)
