@@ -5,7 +5,8 @@ runner against the engine it wraps, measured in the same run, alternating, ``--r
 
 * ``concurrent.futures.ProcessPoolExecutor`` (2 processes)  vs  ``LocalRunner(workers=2)``
 * Dask ``client.submit`` + ``gather`` on the same cluster    vs  ``DaskRunner(address)``
-  (durable, i.e. with the batched publish/unpublish of every task; also ``durable=False``).
+  (durable, default ``publish_after=5`` s: no-op calls are never published; also
+  ``publish_after=0``, every task published and unpublished, and ``durable=False``).
   A second raw variant fetches results as they finish (``as_completed(with_results=True)``),
   which is what a loop acting on each result has to do; one ``gather`` at the end is cheaper.
 * ``sbatch --wrap "<python> -c <call sphere>"`` + polling ``squeue`` until the jobs are gone
@@ -105,8 +106,10 @@ def bench_dask(address: str, n: int, m: int) -> dict[str, dict[str, float]]:
             fs, with_results=True, loop=client.loop)]
         out["raw_streaming"] = {"throughput": throughput(raw[0], streaming, n),
                                 "round_trip": out["raw"]["round_trip"]}
-    for label, durable in (("detopt", True), ("detopt_not_durable", False)):
-        with DaskRunner(address, durable=durable) as runner:
+    variants = (("detopt", {}), ("detopt_publish_all", {"publish_after": 0.0}),
+                ("detopt_not_durable", {"durable": False}))
+    for label, options in variants:
+        with DaskRunner(address, **options) as runner:
             ours = runner_pair(runner)
             throughput(ours[0], ours[1], 50)
             out[label] = measure(ours, n, m)

@@ -45,6 +45,14 @@ def test_task_decorator_submit_and_map_with_retries(runner, tmp_path):
 
 
 @pytest.mark.dask
+def test_short_calls_are_never_published(runner):
+    futures = [runner.submit(where(label="short")) for _ in range(5)]
+    assert [f.result(timeout=60)["f1"] for f in futures] == [0.25] * 5
+    assert runner.publish_after == 5.0
+    assert not {f.handle for f in futures} & set(runner.client.list_datasets())
+
+
+@pytest.mark.dask
 def test_timeout_and_cancel_release_the_task(runner):
     late = runner.submit(where(seconds=2, walltime=0.5, label="late"))
     error = late.exception(timeout=60)
@@ -63,11 +71,13 @@ def test_a_killed_driver_leaves_its_task_to_be_reattached(dask_address, tmp_path
         import sys, time
         from detopt.runners.dask import DaskRunner
         from detopt.task import Resources, TaskCall
-        r = DaskRunner(sys.argv[1])
-        f = r.submit(TaskCall("runner_funcs:where", {"params": {"x": 0.5}, "seconds": 3},
+        r = DaskRunner(sys.argv[1], publish_after=0.5)
+        f = r.submit(TaskCall("runner_funcs:where", {"params": {"x": 0.5}, "seconds": 4},
                               Resources(), label="killed.t0.a1"))
-        time.sleep(0.5)  # the collector publishes the task
-        print(f.handle, flush=True)
+        deadline = time.monotonic() + 30
+        while f.handle not in r.client.list_datasets() and time.monotonic() < deadline:
+            time.sleep(0.1)  # published once it has run publish_after seconds
+        print(f.handle, f.handle in r.client.list_datasets(), f.done(), flush=True)
         time.sleep(120)
     """)
     env = {**os.environ,
@@ -75,11 +85,12 @@ def test_a_killed_driver_leaves_its_task_to_be_reattached(dask_address, tmp_path
     driver = subprocess.Popen([sys.executable, "-c", driver_code, dask_address], env=env,
                               stdout=subprocess.PIPE, text=True)
     try:
-        handle = driver.stdout.readline().strip()
+        handle, published, done = driver.stdout.readline().split()
     finally:
         driver.send_signal(signal.SIGKILL)
         driver.communicate(timeout=30)
     assert handle.startswith("detopt-killed.t0.a1-")
+    assert (published, done) == ("True", "False"), "published while it ran"
     runner = DaskRunner(dask_address)
     try:
         assert runner.durable

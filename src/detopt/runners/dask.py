@@ -9,11 +9,13 @@ that join later).
 
 Durability: a Dask scheduler forgets a task as soon as no client wants it, so by itself a task
 dies with the driver. On a long-lived scheduler (``address`` given) the runner therefore
-*publishes* every task under its key (``Client.publish_dataset``): the scheduler then holds it
-for a client that no longer exists, it keeps running, and its result or error stays in the
-cluster until a new driver picks it up with :meth:`DaskRunner.reattach` (``get_dataset``) and
-collects it (``unpublish_dataset``). Publishing and unpublishing are batched, one scheduler
-round trip for all tasks that started or finished since the last one. A private
+*publishes* each task that has run ``publish_after`` seconds (default 5) under its key
+(``Client.publish_dataset``): the scheduler then holds it for a client that no longer exists,
+it keeps running, and its result or error stays in the cluster until a new driver picks it up
+with :meth:`DaskRunner.reattach` (``get_dataset``) and collects it (``unpublish_dataset``).
+Publishing and unpublishing are batched (one scheduler round trip for all tasks due at that
+moment) on a thread of their own. Shorter tasks are never published: a crash loses at most
+``publish_after`` seconds of their work, and short calls pay nothing for durability. A private
 ``LocalCluster`` dies with the driver, so there the runner is not durable.
 
 Limits (Dask's, stated plainly): a running task cannot be interrupted. A call's ``walltime``
@@ -89,6 +91,8 @@ class DaskRunner(Runner):
             each call's cores/gpus/memory, but only the names the workers declare; ``"none"``:
             never restrict placement.
         durable: keep tasks alive without a driver (default: True with ``address``).
+        publish_after: seconds a task runs before it is published (made durable); shorter
+            tasks cost nothing extra, and a driver crash loses at most this much of their work.
         slots: default concurrency of a study (default: the cluster's total threads).
         connect_timeout: seconds to wait for the scheduler.
     """
@@ -98,8 +102,8 @@ class DaskRunner(Runner):
     def __init__(self, address: str | None = None, *, workers: int | None = None,
                  threads_per_worker: int = 1, timeout: float | None = None,
                  upload: list[str] | None = None, resources: str = "auto",
-                 durable: bool | None = None, slots: int | None = None,
-                 connect_timeout: float = 30.0):
+                 durable: bool | None = None, publish_after: float = 5.0,
+                 slots: int | None = None, connect_timeout: float = 30.0):
         from distributed import Client, LocalCluster
 
         if resources not in ("auto", "none"):
@@ -116,6 +120,11 @@ class DaskRunner(Runner):
                                   field=f"runner.upload[{i}]", fix="give an existing file")
         self.timeout = timeout
         self.durable = address is not None if durable is None else durable
+        if isinstance(publish_after, bool) or not isinstance(publish_after, (int, float)) \
+                or publish_after < 0:
+            raise ConfigError(f"publish_after must be >= 0 seconds, got {publish_after!r}.",
+                              field="runner.publish_after", fix="give e.g. publish_after: 5")
+        self.publish_after = float(publish_after)
         self._cluster = None
         if address is None:
             try:  # worker processes; every socket on loopback (the HTTP server too)
@@ -155,7 +164,7 @@ class DaskRunner(Runner):
         self._lock = threading.Lock()
         # collector inbox: ("ok" | "error", key, result | exception), None to wake it
         self._inbox: queue.SimpleQueue[tuple[str, str, Any] | None] = queue.SimpleQueue()
-        # publisher inbox, in order: ("publish", entry) | ("unpublish", key) | None to stop
+        # publisher inbox, in order: ("publish", entry) | ("adopt" | "unpublish", key) | None
         self._datasets: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self._closed = False
         self._collector = threading.Thread(target=self._collect_loop, name="detopt-dask-collector",
@@ -169,7 +178,7 @@ class DaskRunner(Runner):
     def from_config(cls, options: dict[str, Any]) -> DaskRunner:
         """Build from a config's ``runner`` section (the keyword arguments of the class)."""
         allowed = {"address", "workers", "threads_per_worker", "timeout", "upload", "resources",
-                   "durable", "slots", "connect_timeout"}
+                   "durable", "publish_after", "slots", "connect_timeout"}
         unknown = sorted(set(options) - allowed)
         if unknown:
             raise ConfigError(f"unknown option {unknown[0]!r} for the dask runner.",
@@ -238,6 +247,7 @@ class DaskRunner(Runner):
         future = RunnerFuture(handle=handle)
         future.set_running_or_notify_cancel()
         limit = self.timeout
+        self._datasets.put(("adopt", handle))  # before any unpublish of it can be queued
         self._track(_Entry(handle, dask_future, future,
                            time.monotonic() + limit if limit else None, limit), publish=False)
         return future
@@ -301,31 +311,52 @@ class DaskRunner(Runner):
 
     # ------------------------------------------------------------------ publisher thread
     def _publish_loop(self) -> None:
-        """Publish new tasks and unpublish collected ones, in order, batched: one scheduler
-        round trip for everything queued meanwhile. Runs apart from the collector so that
-        results never wait for it."""
+        """Publish tasks that have run ``publish_after`` seconds, unpublish collected ones.
+
+        All decisions happen on this thread, in queue order, so a task is never unpublished
+        before it is published; each round trip covers everything due at that moment. Tasks
+        that finish sooner are never published (nothing to protect, nothing to pay).
+        """
+        pending: dict[str, tuple[float, _Entry]] = {}  # key -> (publish at, entry)
+        published: set[str] = set()
         stop = False
-        while not stop:
-            ops = [self._datasets.get()]
-            while True:
-                try:
-                    ops.append(self._datasets.get_nowait())
-                except queue.Empty:
-                    break
-            stop = None in ops
-            ops = [op for op in ops if op is not None]
-            # a task's publish is always queued before its unpublish: when both are in this
-            # batch it needs neither (the scheduler ignores unknown names on unpublish)
-            gone = sorted({key for kind, key in ops if kind == "unpublish"})
-            publish = {e.key: e.dask_future for kind, e in ops
-                       if kind == "publish" and e.key not in gone and not e.future.done()}
+        while True:
+            due = min((at for at, _ in pending.values()), default=None)
+            timeout = None if due is None else max(0.0, due - time.monotonic())
+            ops: list[tuple[str, Any] | None] = []
             try:
-                if publish:
-                    self.client.publish_dataset(publish, override=True)
+                ops.append(self._datasets.get(timeout=timeout))
+                while True:
+                    ops.append(self._datasets.get_nowait())
+            except queue.Empty:
+                pass
+            gone: list[str] = []
+            for op in ops:
+                if op is None:
+                    stop = True
+                elif op[0] == "publish":
+                    pending[op[1].key] = (time.monotonic() + self.publish_after, op[1])
+                elif op[0] == "adopt":  # published by an earlier driver
+                    published.add(op[1])
+                elif pending.pop(op[1], None) is None and op[1] in published:
+                    published.discard(op[1])
+                    gone.append(op[1])
+            now = time.monotonic()
+            ready = {key: entry for key, (at, entry) in pending.items()
+                     if (stop or at <= now) and not entry.future.done()}
+            for key in [k for k, (at, e) in pending.items() if k in ready or e.future.done()]:
+                del pending[key]
+            try:
+                if ready:
+                    self.client.publish_dataset({k: e.dask_future for k, e in ready.items()},
+                                                override=True)
+                    published.update(ready)
                 if gone:
-                    self.client.unpublish_dataset(gone)
+                    self.client.unpublish_dataset(sorted(gone))
             except Exception as exc:  # noqa: BLE001 - the scheduler went away, ...
                 log.warning("Dask dataset update failed: %s", exc)
+            if stop:
+                return
 
     # ------------------------------------------------------------------ collector thread
     def _collect_loop(self) -> None:

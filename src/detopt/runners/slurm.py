@@ -109,7 +109,7 @@ class _Job:
     workdir: Path
     future: RunnerFuture
     since: float = field(default_factory=time.monotonic)  # when it was submitted or re-attached
-    ended: JobEnd | None = None
+    ended: _JobEnd | None = None
 
     @property
     def result_file(self) -> Path:
@@ -117,7 +117,7 @@ class _Job:
 
 
 @dataclass
-class JobEnd:
+class _JobEnd:
     """A terminal state seen without a result file yet (waiting out the filesystem)."""
 
     state: slurm_states.JobState
@@ -409,7 +409,7 @@ class SlurmRunner(Runner):
                     self._finish(job)
                     continue
                 if job.ended is None:
-                    job.ended = JobEnd(state, now)
+                    job.ended = _JobEnd(state, now)
                 if now - job.ended.seen_at < _GRACE:
                     continue
             self._finish(job, slurm_states.error_for(state))
