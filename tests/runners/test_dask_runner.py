@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 import runner_funcs
-from studies import wait_for
+from studies import CUSTOM, config, stored, wait_for
 
+import detopt
 from detopt.errors import ConfigError, RemoteTaskError, TrialTimeoutError, WorkerLostError
 from detopt.runners import make_runner
 from detopt.runners.base import TrialCancelledError
 from detopt.runners.dask import DaskRunner
 from detopt.task import Resources, TaskCall
+from detopt.trial import TrialStatus
 
 HERE = Path(__file__).resolve().parent
 
@@ -183,3 +185,30 @@ def test_closing_the_runner_stops_the_cluster_it_started():
 
     with pytest.raises(OSError):
         Client(scheduler, timeout=2).close()
+
+
+@pytest.mark.dask
+def test_a_halted_study_leaves_its_tasks_and_resume_reattaches(dask_address, tmp_path):
+    cfg = config(CUSTOM, tmp_path, {"kind": "dask", "address": dask_address, "publish_after": 0.2},
+                 problem={"evaluate_options": {"seconds": 3.0}},
+                 study={"max_trials": 2, "concurrency": 2, "max_wall_time": 1.5})
+    study = detopt.new_study(detopt.parse_config(cfg, base_dir=tmp_path))
+    try:
+        outcome = study.run()
+    finally:
+        study.close()
+    assert outcome.stop_reason.startswith("wall-clock limit")
+    trials, _ = stored(cfg)
+    handles = {i: t.runner_handle for i, t in trials.items()}
+    assert all(t.status == TrialStatus.RUNNING for t in trials.values()) and len(handles) == 2
+
+    resumed = detopt.resume_study(cfg["storage"], cfg["name"], {"max_wall_time": 300})
+    try:
+        outcome = resumed.run()
+    finally:
+        resumed.close()
+    assert outcome.stop_reason == "trial budget reached"
+    trials, attempts = stored(cfg)
+    assert all(t.status == TrialStatus.COMPLETED and t.attempts == 1 for t in trials.values())
+    assert [a["status"] for a in attempts] == ["completed", "completed"], "re-attached, not re-run"
+    assert {i: t.runner_handle for i, t in trials.items()} == handles
