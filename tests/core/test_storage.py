@@ -56,3 +56,23 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     with Storage(tmp_path / "w.db") as storage:
         with storage.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def _open_and_close(path):
+    Storage(path).close()
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    # a driver creating the tables while `detopt status` opens the same file used to fail with
+    # "table detopt_studies already exists"
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        path = tmp_path / f"race{round_}.db"
+        workers = [ctx.Process(target=_open_and_close, args=(str(path),)) for _ in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        assert [w.exitcode for w in workers] == [0, 0, 0, 0]

@@ -84,12 +84,19 @@ class Storage:
     def __init__(self, url: str | os.PathLike[str]):
         self.url = storage_url(url)
         self.engine = self._create_engine(self.url)
-        try:
-            schema.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            self.engine.dispose()
-            raise StorageError(f"cannot open storage {self._safe_url}: {_first_line(exc)}",
-                               field="storage", fix="check the URL, the server and permissions") from None
+        for attempt in range(5):
+            try:
+                schema.metadata.create_all(self.engine)
+                break
+            except SQLAlchemyError as exc:
+                # another process (a driver, `detopt status`) may be creating the same tables
+                # right now: its CREATE wins between our check and ours, so look again
+                if "already exists" in str(exc) and attempt < 4:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                self.engine.dispose()
+                raise StorageError(f"cannot open storage {self._safe_url}: {_first_line(exc)}",
+                                   field="storage", fix="check the URL, the server and permissions") from None
 
     @property
     def _safe_url(self) -> str:
