@@ -67,7 +67,7 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
     # "table detopt_studies already exists"
     import multiprocessing
 
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")
     for round_ in range(3):
         path = tmp_path / f"race{round_}.db"
         workers = [ctx.Process(target=_open_and_close, args=(str(path),)) for _ in range(4)]
