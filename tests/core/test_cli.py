@@ -1,7 +1,6 @@
 """The command line: the whole user path, and bad input -> exit status 2, one clear message, no
 traceback, nothing stored lost."""
 
-import os
 import signal
 import subprocess
 import sys

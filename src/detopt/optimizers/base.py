@@ -12,7 +12,6 @@ Contract:
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from detopt.errors import ConfigError
 from detopt.objectives import ObjectiveSet
+from detopt.plugins import lookup
 from detopt.space import Space
 from detopt.trial import Trial, TrialStatus
 
@@ -110,12 +110,9 @@ def available_optimizers() -> list[str]:
 
 
 def optimizer_class(name: str) -> type[Optimizer]:
-    key = name.lower().replace("-", "").replace("_", "")
-    if key not in _REGISTRY:
-        raise ConfigError(f"unknown optimizer {name!r}.", field="optimizer.name",
-                          fix=f"use one of: {', '.join(available_optimizers())}")
-    module, _, cls = _REGISTRY[key].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    key = name.lower().replace("-", "").replace("_", "")  # NSGA-II, nsga_2, ... all work
+    return lookup(_REGISTRY, key if key in _REGISTRY else name, what="optimizer",
+                  field="optimizer.name")
 
 
 def make_optimizer(name: str, space: Space, objectives: ObjectiveSet, *, seed: int = 0,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from detopt.errors import ConfigError
 from detopt.objectives import Objective, ObjectiveSet
+from detopt.plugins import lookup
 from detopt.problem import Problem
 from detopt.space import FloatParameter, Space
 
@@ -60,13 +60,12 @@ def available_problems() -> list[str]:
 def build_problem(name: str, options: Mapping[str, Any] | None = None) -> Problem:
     """The built-in problem ``name`` with ``options`` (e.g. ``n_objectives`` for DTLZ)."""
     key = name.lower()
-    if key not in _BUILDERS:
+    entry = _BUILDERS.get(key)
+    if entry is None:
         raise ConfigError(f"unknown built-in problem {name!r}.", field="problem.builtin",
                           fix=f"use one of: {', '.join(available_problems())}")
-    builder = _BUILDERS[key]
-    if isinstance(builder, str):
-        module, _, attr = builder.partition(":")
-        builder = getattr(importlib.import_module(module), attr)
+    builder = lookup({key: entry}, key, what="built-in problem", field="problem.builtin") \
+        if isinstance(entry, str) else entry
     try:
         return builder(**dict(options or {}))
     except TypeError as exc:

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
 from detopt.errors import ConfigError
+from detopt.plugins import lookup
 from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
 
 _REGISTRY = {
@@ -26,11 +26,7 @@ def available_runners() -> list[str]:
 
 
 def runner_class(kind: str) -> type[Runner]:
-    if kind not in _REGISTRY:
-        raise ConfigError(f"unknown runner kind {kind!r}.", field="runner.kind",
-                          fix=f"use one of: {', '.join(available_runners())}")
-    module, _, cls = _REGISTRY[kind].partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return lookup(_REGISTRY, kind, what="runner kind", field="runner.kind")
 
 
 def make_runner(kind: str, options: Mapping[str, Any] | None = None) -> Runner:

@@ -150,8 +150,8 @@ class Storage:
                     driver=_driver_id(), created_at=now, updated_at=now))
         except IntegrityError:
             raise StorageError(f"a study named {name!r} already exists in {self._safe_url}.",
-                               field="name", fix=f"run 'detopt resume' to continue it, or pick "
-                                                 f"another name") from None
+                               field="name", fix="run 'detopt resume' to continue it, or pick "
+                                                 "another name") from None
         record = self.get_study(name)
         assert record is not None
         return record
