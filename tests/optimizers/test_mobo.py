@@ -54,8 +54,9 @@ def _told(opt_factory, space, evaluate, n, seed=123):
 
 
 def test_converges_better_than_sobol_on_a_small_problem():
-    # Measured (seed 0, 25 evaluations, 8 initial): mobo reaches ~0.9 of the best reachable
-    # hypervolume, Sobol ~0.6; the assertion leaves a wide margin.
+    # Measured (25 evaluations, 8 initial): mobo HV 2.021 vs Sobol 1.821 (seed 0) and 2.019
+    # vs 1.857 (seed 1), i.e. +9-11 %; the first 8 (Sobol) designs alone give 1.67. The
+    # assertion asks for +5 %, which Sobol-like behaviour cannot reach.
     space, objectives, evaluate = _two_objective_problem(3)
     ref = np.array([1.5, 1.5])
     opt = MOBOOptimizer(space, objectives, seed=0, options={**FAST, "n_initial": 8})

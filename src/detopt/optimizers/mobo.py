@@ -73,6 +73,10 @@ class MOBOOptimizer(Optimizer):
             self.acquisition = "qlognparego"  # qLogNEI is single-objective only
         self.uses_trust_region = o.trust_region == "on" or (
             o.trust_region == "auto" and d >= o.trust_region_min_dim)
+        # measured on DTLZ2 3 x 12 (seeds 0, 1, 200 evaluations): HVn 0.47 / 0.42 with
+        # 'inverse', 0.25 / 0.09 with 'turbo'; 5 x 100 was measured with 'turbo'
+        self.tr_weighting = o.tr_weighting if o.tr_weighting != "auto" else (
+            "inverse" if len(objectives) <= 3 else "turbo")
         self.uses_perturbation = o.perturbation_starts == "on" or (
             o.perturbation_starts == "auto" and d >= o.trust_region_min_dim)
         self.trust_region = TrustRegion(
@@ -158,6 +162,7 @@ class MOBOOptimizer(Optimizer):
                 "current_acquisition": self.current_acquisition(),
                 "trust_region": self.uses_trust_region,
                 "perturbation_starts": self.uses_perturbation,
+                "trust_region_weighting": self.tr_weighting,
                 "trust_region_length": self.trust_region.length,
                 "trust_region_restarts": self.trust_region.restarts,
                 "train_points": None if self._data is None else self._data.n}
@@ -198,7 +203,8 @@ class MOBOOptimizer(Optimizer):
             n_objectives=len(self.objectives),
             n_constraints=len(self.objectives.outcome_constraints),
             ref_point=None if ref is None else torch.tensor(-ref, dtype=DTYPE),
-            mc_samples=self.options.mc_samples)
+            mc_samples=self.options.nehvi_mc_samples if kind == "qlognehvi"
+            else self.options.mc_samples)
 
     def _reference_point(self) -> np.ndarray | None:
         return self.objectives.reference_point()
@@ -223,9 +229,10 @@ class MOBOOptimizer(Optimizer):
         violation = np.maximum(data.G, 0).sum(axis=1) if data.G.size else np.zeros(data.n)
         center = data.X[chebyshev_center(data.Y, data.feasible, violation, weights)]
         bounds = cube
-        if self.uses_trust_region:
+        if self.uses_trust_region and not (self.options.global_nehvi and
+                                           self.current_acquisition() == "qlognehvi"):
             bounds = self.trust_region.bounds(
-                center, self._fitted.lengthscales(len(self.objectives)))
+                center, self._fitted.lengthscales(len(self.objectives)), self.tr_weighting)
         if self._linear is not None or not self.uses_perturbation:
             return bounds, None
         return bounds, perturbation_starts(center, bounds, self.options.raw_samples, rng)

@@ -39,10 +39,12 @@ class MOBOOptions(OptimizerOptions):
                               "serve as the acquisition's incumbents (X_baseline); its cost "
                               "grows with their number")
     nehvi_max_baseline: int = Field(
-        25, ge=2, description="qLogNEHVI: at most this many observed points (best Pareto "
+        16, ge=2, description="qLogNEHVI: at most this many observed points (best Pareto "
                               "layers first) enter the baseline whose box decompositions "
                               "dominate its cost")
     mc_samples: int = Field(64, ge=8, description="quasi-Monte-Carlo samples of the acquisition")
+    nehvi_mc_samples: int = Field(32, ge=8, description="the same for qLogNEHVI, whose cost is "
+                                                        "proportional to it")
     num_restarts: int = Field(2, ge=1, description="gradient restarts of the acquisition optimizer")
     raw_samples: int = Field(128, ge=8, description="random points scored to pick the restarts")
     acq_max_iter: int = Field(50, ge=1, description="L-BFGS-B iterations per restart")
@@ -68,11 +70,19 @@ class MOBOOptions(OptimizerOptions):
         "auto", description="optimize the acquisition inside a box around a good point "
                             "(TuRBO/MORBO-style); auto: on when d >= trust_region_min_dim")
     trust_region_min_dim: int = Field(10, ge=1)
+    global_nehvi: bool = Field(
+        False, description="once qLogNEHVI is in use (the reference box is reached), search "
+                           "the whole cube (perturbation starts still keep unresolved "
+                           "coordinates at the center's values) instead of the trust region")
     perturbation_starts: Switch = Field(
         "auto", description="start the acquisition search from copies of the best point for "
                             "the proposal's weights with ~20 coordinates re-drawn "
                             "(TuRBO/MORBO), not from uniform points; auto: on when "
                             "d >= trust_region_min_dim")
+    tr_weighting: Literal["auto", "turbo", "inverse", "none"] = Field(
+        "auto", description="trust-region shape: wider along long lengthscales (turbo), "
+                            "along short ones (inverse), or a cube (none); auto: inverse "
+                            "with up to 3 objectives, turbo with more")
     tr_length_init: float = Field(0.8, gt=0, le=2, description="initial edge length (unit cube)")
     tr_length_min: float = Field(0.5 ** 7, gt=0, description="below this the region is reset")
     tr_length_max: float = Field(1.6, gt=0, le=2)

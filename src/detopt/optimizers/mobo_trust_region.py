@@ -76,13 +76,20 @@ class TrustRegion:
                 self.length = self.length_init
                 self.restarts += 1
 
-    def bounds(self, center: np.ndarray, lengthscales: np.ndarray | None) -> np.ndarray:
-        """``2 × d`` box around ``center``, stretched along dimensions with long lengthscales
-        (TuRBO's weighting, normalized to the geometric mean), clipped to the unit cube."""
+    def bounds(self, center: np.ndarray, lengthscales: np.ndarray | None,
+               weighting: str = "turbo") -> np.ndarray:
+        """``2 × d`` box around ``center``, clipped to the unit cube.
+
+        ``weighting="turbo"`` stretches it along dimensions with long lengthscales (TuRBO's
+        rule), ``"inverse"`` along dimensions with short ones (the model resolves those, so
+        the acquisition may move them far; the others stay near the center's good values);
+        both normalized to the geometric mean; ``"none"`` gives a cube."""
         d = len(center)
         weights = np.ones(d)
-        if lengthscales is not None and np.all(np.isfinite(lengthscales)):
+        if weighting != "none" and lengthscales is not None and np.all(np.isfinite(lengthscales)):
             ls = np.clip(np.asarray(lengthscales, dtype=float), 1e-6, None)
+            if weighting == "inverse":
+                ls = 1.0 / ls
             weights = ls / np.exp(np.mean(np.log(ls)))
             weights = np.clip(weights, 0.25, 4.0)  # no axis collapses or explodes
         half = 0.5 * self.length * weights
