@@ -36,8 +36,6 @@ from botorch.sampling import SobolQMCNormalSampler
 
 from detopt.optimizers.mobo_model import DTYPE, FittedModel
 
-AUTO_NEHVI_MAX_OBJECTIVES = 3
-
 
 def choose_acquisition(requested: str, n_objectives: int, nehvi_max_objectives: int) -> str:
     """Resolve ``auto``: qLogNEI for one objective, qLogNEHVI up to ``nehvi_max_objectives``,
