@@ -235,7 +235,8 @@ class MOBOOptimizer(Optimizer):
                 center, self._fitted.lengthscales(len(self.objectives)), self.tr_weighting)
         if self._linear is not None or not self.uses_perturbation:
             return bounds, None
-        return bounds, perturbation_starts(center, bounds, self.options.raw_samples, rng)
+        return bounds, perturbation_starts(center, bounds, self.options.raw_samples, rng,
+                                           n_perturbed=self.options.perturbed_dims)
 
     def _first_valid(self, candidates: np.ndarray, taken: set) -> dict[str, Any] | None:
         """The best candidate that, once rounded, is feasible and new."""

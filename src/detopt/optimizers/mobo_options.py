@@ -79,6 +79,9 @@ class MOBOOptions(OptimizerOptions):
                             "the proposal's weights with ~20 coordinates re-drawn "
                             "(TuRBO/MORBO), not from uniform points; auto: on when "
                             "d >= trust_region_min_dim")
+    perturbed_dims: float = Field(
+        20.0, gt=0, description="perturbation starts re-draw about this many coordinates "
+                                "(TuRBO/MORBO's choice; below d = 20 that is all of them)")
     tr_weighting: Literal["auto", "turbo", "inverse", "none"] = Field(
         "auto", description="trust-region shape: wider along long lengthscales (turbo), "
                             "along short ones (inverse), or a cube (none); auto: inverse "
