@@ -33,7 +33,7 @@ from detopt.metrics import HypervolumeTracker
 from detopt.optimizers.base import Optimizer
 from detopt.problem import Problem
 from detopt.proposals import ProposalPipeline
-from detopt.runners.base import Runner
+from detopt.runners.base import INTENT_PREFIX, Runner
 from detopt.storage import Storage, StudyRecord
 from detopt.trial import Trial, TrialStatus, parse_result
 
@@ -335,6 +335,11 @@ class Study:
         trial.started_at, trial.finished_at = time.time(), None
         call = replace(self.problem.call(trial.params),
                        label=f"{self.name}.t{trial.index}.a{trial.attempts}")
+        if self.runner.durable:
+            # a driver killed between the submission and the next write must not submit again
+            # on resume: the stored intent lets the runner find the work by its label
+            trial.runner_handle = INTENT_PREFIX + call.label
+            self.storage.save_trial(self.record.id, trial)
         future = self.runner.submit(call)
         trial.runner_handle = getattr(future, "handle", None)
         trial.logs = dict(getattr(future, "logs", None) or {})

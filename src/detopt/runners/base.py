@@ -22,6 +22,11 @@ from detopt.errors import TrialError
 from detopt.task import TaskCall
 
 
+#: handle stored before a durable runner's submission: ``"intent:" + call label``. If the driver
+#: dies before the real handle is stored, ``reattach`` gets this one and may find the work by label.
+INTENT_PREFIX = "intent:"
+
+
 class TrialCancelledError(TrialError):
     """The work was cancelled (by the study, a user, or the batch system)."""
 

@@ -17,6 +17,7 @@ resumes watching a job (reading its result file, or its final state) without res
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import pickle
@@ -35,7 +36,7 @@ from typing import Any
 
 from detopt.errors import ConfigError, RemoteTaskError, TrialError, WorkerLostError
 from detopt.runners import slurm_states
-from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
+from detopt.runners.base import INTENT_PREFIX, Runner, RunnerFuture, TrialCancelledError
 from detopt.task import TaskCall
 from detopt.units import parse_duration, parse_memory_mb
 
@@ -307,6 +308,8 @@ class SlurmRunner(Runner):
     def reattach(self, handle: str) -> RunnerFuture | None:
         """Watch the job behind ``handle`` again; ``None`` if neither its result nor SLURM
         knows it any more (the study then runs the trial again)."""
+        if handle.startswith(INTENT_PREFIX):
+            return self._adopt(handle.removeprefix(INTENT_PREFIX))
         job_id, sep, where = handle.partition("@")
         if not sep or not job_id or not where:
             return None
@@ -331,6 +334,17 @@ class SlurmRunner(Runner):
             self._jobs[job_id] = job
         self._wake.set()
         return future
+
+    def _adopt(self, label: str) -> RunnerFuture | None:
+        """Find the job of a submission whose driver died before storing the job id: by the
+        job name (the call's label) and the newest work directory made for that label."""
+        name = _job_name(label)
+        job_ids = slurm_states.find_by_name(name, self.env)
+        workdirs = sorted(self.workdir.glob(f"{glob.escape(name)}-*"), key=lambda p: p.stat().st_mtime)
+        if not job_ids or not workdirs:
+            return None  # the submission never reached SLURM: the study runs the trial again
+        log.info("adopting SLURM job %s (%s), submitted by a driver that died", job_ids[-1], name)
+        return self.reattach(f"{job_ids[-1]}@{workdirs[-1]}")
 
     def cancel(self, future: Any) -> bool:
         """``scancel`` the job behind ``future``."""

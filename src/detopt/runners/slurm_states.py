@@ -151,6 +151,30 @@ def _squeue(ids: list[str], env: Mapping[str, str] | None, timeout: float) -> di
     return out
 
 
+def find_by_name(name: str, env: Mapping[str, str] | None = None,
+                 timeout: float = 60.0) -> list[str]:
+    """Ids of the jobs called ``name`` that the controller or the accounting knows, oldest first.
+
+    Both are asked: the controller forgets finished jobs after MinJobAge, accounting lags behind
+    new submissions (and may not exist). Used to find a job whose submission the driver did not
+    live to record.
+    """
+    found: set[str] = set()
+    commands = [
+        ["squeue", "--noheader", "--states=all", f"--name={name}", "--format=%i"],
+        ["sacct", "--noheader", "--parsable2", "--allocations", f"--name={name}",
+         "--starttime=now-7days", "--format=JobIDRaw"],
+    ]
+    for cmd in commands:
+        try:
+            proc = _run(cmd, env, timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if proc.returncode == 0:
+            found.update(line.strip() for line in proc.stdout.splitlines() if line.strip().isdigit())
+    return sorted(found, key=int)
+
+
 def query(source: str, ids: Iterable[str], env: Mapping[str, str] | None = None,
           timeout: float = 60.0) -> dict[str, JobState]:
     """States of the jobs ``ids`` that the source knows (unknown ids are absent).
