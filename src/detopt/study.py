@@ -308,7 +308,7 @@ class Study:
         while len(inflight) < concurrency and queue and self._stop is None:
             self._submit(queue.pop(0), inflight)
         free = concurrency - len(inflight)
-        room = self._room_for_new_trials(len(queue))
+        room = self._room_for_new_trials()
         n_new = min(free, room) if self._stop is None else 0
         if n_new > 0:
             pending = list(inflight.values()) + queue
@@ -320,11 +320,11 @@ class Study:
                 self.trials[trial.index] = trial
                 self._submit(trial, inflight)
             created = len(new)
-        if self._stop is None and self._room_for_new_trials(len(queue)) > 0:
+        if self._stop is None and self._room_for_new_trials() > 0:
             pipeline.prepare(list(inflight.values()) + queue)
         return created
 
-    def _room_for_new_trials(self, queued: int) -> int:
+    def _room_for_new_trials(self) -> int:
         if self.settings.max_trials is None:
             return 1 << 30
         return max(0, self.settings.max_trials - len(self.trials))
