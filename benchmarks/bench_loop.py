@@ -34,7 +34,8 @@ from detopt.problems.registry import build_problem
 from detopt.problems.synthetic import sphere
 from detopt.runners import make_runner
 from detopt.storage import Storage
-from detopt.study import Study, StudySettings
+from detopt.settings import StudySettings
+from detopt.study import Study
 
 
 def run_detopt(url: str, n: int, runner_kind: str) -> dict[str, float]:

@@ -31,7 +31,7 @@ _EXPORTS = {
     "Trial": "detopt.trial",
     "TrialStatus": "detopt.trial",
     "Study": "detopt.study",
-    "StudySettings": "detopt.study",
+    "StudySettings": "detopt.settings",
     "Storage": "detopt.storage",
     "new_study": "detopt.launch",
     "resume_study": "detopt.launch",

@@ -282,7 +282,7 @@ def storage_target(config: StudyConfig) -> str:
 
 
 def study_settings(config: StudyConfig) -> Any:
-    from detopt.study import StudySettings
+    from detopt.settings import StudySettings
 
     s = config.study
     return StudySettings(

@@ -24,72 +24,21 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from detopt.errors import ConfigError, InvalidResultError, RemoteTaskError, TrialError
+from detopt.errors import InvalidResultError, RemoteTaskError, TrialError
 from detopt.metrics import HypervolumeTracker
 from detopt.optimizers.base import Optimizer
 from detopt.problem import Problem
 from detopt.proposals import ProposalPipeline
 from detopt.runners.base import INTENT_PREFIX, Runner
+from detopt.settings import StudySettings
 from detopt.storage import Storage, StudyRecord
 from detopt.trial import Trial, TrialStatus, parse_result
 
 log = logging.getLogger("detopt")
-
-
-@dataclass
-class StudySettings:
-    """How long a study runs, how many trials run at once, and what happens on failure.
-
-    Attributes:
-        max_trials: trial budget; the study ends when this many trials have finished.
-        concurrency: trials in flight at once (default: the runner's slots).
-        max_wall_time: seconds this run may take; then in-flight work is halted.
-        target_normalized_hv: stop when HV / HV(true front) reaches this (known fronts only).
-        target_hv: stop when the hypervolume reaches this value.
-        stall_trials: stop when this many trials finished without a hypervolume gain.
-        stall_tolerance: relative hypervolume gain that counts as progress.
-        max_retries: re-runs of a trial whose attempt failed with a retryable error.
-        on_failure: ``"fail"`` stores the trial as failed; ``"penalty"`` completes it with the
-            ``penalty`` values so the optimizer steers away from it.
-        penalty: metric -> value used by ``on_failure="penalty"``.
-        max_failed_trials: stop (drain) when this many trials have failed.
-        prefetch: prepare the next proposal while workers are busy.
-        reference_point: hypervolume reference point (objectives' own directions); default:
-            the objectives' thresholds.
-    """
-
-    max_trials: int | None = None
-    concurrency: int | None = None
-    max_wall_time: float | None = None
-    target_normalized_hv: float | None = None
-    target_hv: float | None = None
-    stall_trials: int | None = None
-    stall_tolerance: float = 1e-6
-    max_retries: int = 0
-    on_failure: Literal["fail", "penalty"] = "fail"
-    penalty: Mapping[str, float] | None = None
-    max_failed_trials: int | None = None
-    prefetch: bool = True
-    reference_point: list[float] | None = None
-
-    def check(self, problem: Problem) -> None:
-        if self.max_trials is None and self.max_wall_time is None and self.target_hv is None \
-                and self.target_normalized_hv is None and self.stall_trials is None:
-            raise ConfigError("the study has no stop rule and would run forever.",
-                              field="study.max_trials", fix="set max_trials (or another stop rule)")
-        if self.on_failure == "penalty":
-            missing = [m for m in problem.objectives.required_metrics if m not in (self.penalty or {})]
-            if missing:
-                raise ConfigError(f"on_failure is 'penalty' but no penalty value is given for "
-                                  f"{missing[0]!r}.", field="study.penalty",
-                                  fix="give a penalty value for every objective and constrained metric")
-        if self.target_normalized_hv is not None and problem.known_front is None:
-            raise ConfigError("target_normalized_hv needs a problem with a known Pareto front.",
-                              field="study.target_normalized_hv", fix="use target_hv instead")
 
 
 @dataclass
@@ -522,3 +471,6 @@ def _one_line(exc: BaseException) -> str:
 def _median(values: Any) -> float | None:
     values = list(values)
     return float(np.median(values)) if values else None
+
+
+__all__ = ["RunOutcome", "Snapshot", "Study", "StudySettings"]  # StudySettings: re-exported

@@ -8,7 +8,8 @@ from detopt.optimizers.base import make_optimizer
 from detopt.problem import Problem
 from detopt.problems.registry import build_problem
 from detopt.storage import Storage
-from detopt.study import Study, StudySettings
+from detopt.settings import StudySettings
+from detopt.study import Study
 
 
 def unique_name(prefix: str = "test") -> str:
