@@ -7,10 +7,12 @@ How a proposal is made (details and the measurements behind each default: docs/m
    (design k is Sobol point k).
 2. ``tell`` fits one batched GP (objectives + outcome constraints) on at most
    ``max_train_points`` results, warm-starting the hyperparameters and re-optimizing them only
-   every ``refit_every`` results; it also updates the trust region. The fitted model is state
-   derived from ``tell`` only.
+   every ``refit_every`` results; it also updates the trust region. Once a trial has FAILED,
+   a second GP models success / failure of every finished trial (``failure_model``). The
+   fitted models are state derived from ``tell`` only.
 3. ``ask`` builds the acquisition (qLogNEHVI with few objectives, qLogNParEGO with many, or the
-   one configured), with pending trials as ``X_pending``, and optimizes it with L-BFGS-B (or
+   one configured), with pending trials as ``X_pending``, weighted by the probability of
+   success when failures were seen, and optimizes it with L-BFGS-B (or
    SLSQP under linear constraints) inside the trust region when one is used. Proposals are
    rounded to valid int/choice values and checked against the linear constraints, the
    pending designs and the finished ones; ``ask`` changes nothing, and the same seed, told
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -89,10 +93,16 @@ class MOBOOptimizer(Optimizer):
         self._linear = inequality_constraints(A, b)
         self._fitted: FittedModel | None = None
         self._data: TrainingData | None = None
+        self._success: FittedModel | None = None  # GP of success / failure (failure_model)
         self._n_results = 0  # COMPLETED results told so far
+        self._n_failed = 0  # FAILED trials told so far
 
     # ------------------------------------------------------------------------------ tell
     def _learn(self, new: list[Trial]) -> None:
+        with _warnings_to_log("tell"):
+            self._learn_quietly(new)
+
+    def _learn_quietly(self, new: list[Trial]) -> None:
         done = [t for t in new if t.status == TrialStatus.COMPLETED]
         ref = self._reference_point()
         for t in new:  # trust-region bookkeeping, in the order results arrive
@@ -103,8 +113,15 @@ class MOBOOptimizer(Optimizer):
                     y = Y[0]
             self.trust_region.observe(y, ref, count=self._n_results >= self.n_initial)
             self._n_results += t.status == TrialStatus.COMPLETED
-        if done and self._n_results >= self.n_initial:
+        failed = sum(t.status == TrialStatus.FAILED for t in new)
+        self._n_failed += failed
+        if self._n_results < self.n_initial:
+            return
+        if done:
             self._refit()
+        if self._n_failed and self.options.failure_model == "auto" and (
+                failed or self._success is None or done):
+            self._refit_success()
 
     def _refit(self) -> None:
         trials = self.completed()
@@ -117,17 +134,46 @@ class MOBOOptimizer(Optimizer):
                 self._fitted = fit_model(data, self._fitted, n_results=len(trials),
                                          refit_every=self.options.refit_every,
                                          max_iter=self.options.fit_max_iter,
-                                         max_iter_cold=self.options.fit_max_iter_cold)
+                                         max_iter_cold=self.options.fit_max_iter_cold,
+                                         cold_every=self.options.cold_refit_every)
             self._data = data
-        except Exception:  # noqa: BLE001 - a failed fit must not break the study loop
+        except Exception:
             log.exception("mobo: fitting the model failed; proposing Sobol designs until the "
                           "next result")
             self._fitted, self._data = None, None
+
+    def _refit_success(self) -> None:
+        """Fit the success GP: every finished trial, +1 if it COMPLETED, -1 if it FAILED.
+
+        Beyond ``max_train_points`` trials, the most recent failures (at most half of the
+        cap) and the most recent successes are kept: failed regions must stay known.
+        """
+        trials = [t for _, t in sorted(self.finished.items())]
+        ok = np.array([t.status == TrialStatus.COMPLETED for t in trials])
+        rows = _success_rows(ok, self.options.max_train_points)
+        X = self.space.encode_many(trials[i].params for i in rows)
+        label = np.where(ok[rows], 1.0, -1.0)[:, None]
+        data = TrainingData(X, -label, np.zeros((len(rows), 0)), None,
+                            tuple(trials[i].index for i in rows))  # targets() = -Y = label
+        try:
+            with self._torch_context(seed=2**20 + len(trials)):
+                self._success = fit_model(data, self._success, n_results=len(trials),
+                                          refit_every=self.options.refit_every,
+                                          max_iter=self.options.fit_max_iter,
+                                          max_iter_cold=self.options.fit_max_iter_cold)
+        except Exception:
+            log.exception("mobo: fitting the failure model failed; proposals ignore failures "
+                          "until the next result")
+            self._success = None
 
     # ------------------------------------------------------------------------------- ask
     def ask(self, n: int, pending: Sequence[Trial]) -> list[dict[str, Any]]:
         """``n`` designs: Sobol during the initial design, then model-based proposals that
         account for ``pending`` (never duplicating them or finished designs)."""
+        with _warnings_to_log("ask"):
+            return self._ask_quietly(n, pending)
+
+    def _ask_quietly(self, n: int, pending: Sequence[Trial]) -> list[dict[str, Any]]:
         position = self.n_known(pending)
         if self._fitted is None or self._data is None or self._n_results < self.n_initial:
             return [self._sobol.params(position + i) for i in range(n)]
@@ -165,7 +211,9 @@ class MOBOOptimizer(Optimizer):
                 "trust_region_weighting": self.tr_weighting,
                 "trust_region_length": self.trust_region.length,
                 "trust_region_restarts": self.trust_region.restarts,
-                "train_points": None if self._data is None else self._data.n}
+                "train_points": None if self._data is None else self._data.n,
+                "failed_trials": self._n_failed,
+                "failure_model": self._success is not None}
 
     def current_acquisition(self) -> str:
         """The acquisition the next proposal uses.
@@ -182,11 +230,22 @@ class MOBOOptimizer(Optimizer):
         ref = self._reference_point()
         if kind != "qlognehvi" or ref is None or self._data is None:
             return kind
-        Y = self._data.Y[self._data.feasible]
-        inside = int(np.sum(np.all(Y < ref, axis=1))) if len(Y) else 0
+        inside = self._n_in_box(ref)
         if self.options.acquisition == "auto":
-            return kind if inside >= self.options.nehvi_min_in_box else "qlognparego"
+            if inside >= self.options.nehvi_min_in_box:
+                return kind
+            return kind if self.options.before_box == "adaptive_reference" else "qlognparego"
         return kind if inside >= 1 else "qlogpof"
+
+    def _n_in_box(self, ref: np.ndarray) -> int:
+        """Feasible results that dominate the reference point."""
+        assert self._data is not None
+        Y = self._data.Y[self._data.feasible]
+        return int(np.sum(np.all(Y < ref, axis=1))) if len(Y) else 0
+
+    def _box_reached(self, ref: np.ndarray) -> bool:
+        return self.options.acquisition != "auto" or \
+            self._n_in_box(ref) >= self.options.nehvi_min_in_box
 
     def _setup(self) -> AcquisitionSetup:
         assert self._fitted is not None and self._data is not None
@@ -194,6 +253,8 @@ class MOBOOptimizer(Optimizer):
         if self.acquisition == "qlognehvi" and ref is None:
             ref = _inferred_reference(self._data)
         kind = self.current_acquisition()
+        if kind == "qlognehvi" and ref is not None and not self._box_reached(ref):
+            ref = np.maximum(ref, _inferred_reference(self._data, front_only=True))
         cap = self.options.nehvi_max_baseline if kind == "qlognehvi" else \
             self.options.max_baseline_points  # box decompositions grow with the front
         baseline = select_training_points(self._data, cap)
@@ -204,7 +265,8 @@ class MOBOOptimizer(Optimizer):
             n_constraints=len(self.objectives.outcome_constraints),
             ref_point=None if ref is None else torch.tensor(-ref, dtype=DTYPE),
             mc_samples=self.options.nehvi_mc_samples if kind == "qlognehvi"
-            else self.options.mc_samples)
+            else self.options.mc_samples,
+            success_model=None if self._success is None else self._success.model)
 
     def _reference_point(self) -> np.ndarray | None:
         return self.objectives.reference_point()
@@ -267,12 +329,52 @@ class MOBOOptimizer(Optimizer):
             torch.set_num_threads(threads)
 
 
-def _inferred_reference(data: TrainingData) -> np.ndarray:
+@contextlib.contextmanager
+def _warnings_to_log(step: str) -> Iterator[None]:
+    """Route the warnings raised inside ``step`` to the ``detopt`` logger at DEBUG level.
+
+    BoTorch, GPyTorch and linear_operator warn about routine numerics (tiny noise rounded up,
+    jitter added, iteration caps reached, a sparse-tensor notice) that mean nothing to the
+    user of a study; printed to the terminal they would bury its output. Each distinct
+    warning is logged once per step with its count (``detopt run -v`` does not show DEBUG;
+    configure the ``detopt`` logger to see them). Exceptions are not touched: a fit that
+    raises is still logged as an error and the study falls back to Sobol designs.
+
+    ``warnings.catch_warnings`` swaps process-wide state; ``tell`` and ``ask`` run on the
+    study's optimizer thread, so a warning from another thread during one of them is routed
+    here too.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if not caught or not log.isEnabledFor(logging.DEBUG):
+        return
+    counts = Counter((w.category.__name__, str(w.message).splitlines()[0] if str(w.message)
+                      else "") for w in caught)
+    for (category, message), count in counts.items():
+        log.debug("mobo %s: %s: %s (%d×)", step, category, message, count)
+
+
+def _inferred_reference(data: TrainingData, front_only: bool = False) -> np.ndarray:
     """Reference point when objectives have no thresholds: the nadir of the feasible results
-    pushed out by 10 % of their range (minimization form), as Ax and BoTorch infer it."""
+    pushed out by 10 % of their range (minimization form), as Ax and BoTorch infer it.
+    ``front_only``: the nadir of the non-dominated feasible results instead."""
     Y = data.Y[data.feasible] if np.any(data.feasible) else data.Y
+    if front_only:
+        from detopt.optimizers.mobo_data import pareto_ranks
+
+        Y = Y[pareto_ranks(Y, np.ones(len(Y), dtype=bool)) == 0]
     lo, hi = Y.min(axis=0), Y.max(axis=0)
     return hi + 0.1 * np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
+
+
+def _success_rows(ok: np.ndarray, cap: int) -> np.ndarray:
+    """Rows of the success model's training data (see ``_refit_success``)."""
+    if len(ok) <= cap:
+        return np.arange(len(ok))
+    bad = np.flatnonzero(~ok)[-(cap // 2):]
+    good = np.flatnonzero(ok)[-(cap - len(bad)):]
+    return np.sort(np.concatenate([bad, good]))
 
 
 def _key(params: dict[str, Any]) -> tuple[Any, ...]:

@@ -15,11 +15,16 @@
 Outcome constraints enter as constraint callables on the model's extra outputs (feasibility
 weighted acquisition); pending points as ``X_pending`` (the acquisition integrates over their
 unknown outcomes, so a proposal next to a pending point gains nothing).
+
+Failed trials (an evaluation that raised, e.g. an overlapping geometry) have no outcomes to
+model; once there are some, a separate GP fit to success (+1) / failure (-1) gives the
+probability of success ``Φ(μ/σ)`` of a design, and the (log) acquisition becomes
+``log a(x) + log P(success | x)`` (:class:`SuccessWeighted`; Gelbart et al., 2014, weight
+the expected improvement by the probability of meeting an unknown constraint the same way).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +36,7 @@ from botorch.acquisition.multi_objective.objective import IdentityMCMultiOutputO
 from botorch.acquisition.multi_objective.parego import qLogNParEGO
 from botorch.acquisition.multi_objective.utils import get_default_partitioning_alpha
 from botorch.acquisition.objective import GenericMCObjective
+from botorch.models.model import Model
 from botorch.optim import optimize_acqf
 from botorch.sampling import SobolQMCNormalSampler
 
@@ -58,6 +64,7 @@ class AcquisitionSetup:
         n_objectives, n_constraints: split of the model outputs.
         ref_point: hypervolume reference point in the model's (maximization) form.
         mc_samples: quasi-MC samples.
+        success_model: GP of success (+1) / failure (-1), or ``None`` (no failures).
     """
 
     kind: str
@@ -67,44 +74,76 @@ class AcquisitionSetup:
     n_constraints: int
     ref_point: torch.Tensor | None
     mc_samples: int
+    success_model: Model | None = None
 
     def build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
               seed: int) -> AcquisitionFunction:
-        """The acquisition function (``weights``: Chebyshev weights for ParEGO)."""
+        """The acquisition function (``weights``: Chebyshev weights for ParEGO), weighted by
+        the probability of success when a success model exists."""
+        acqf = self._build(X_pending, weights, seed)
+        return acqf if self.success_model is None else SuccessWeighted(acqf, self.success_model)
+
+    def _build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
+               seed: int) -> AcquisitionFunction:
         m, c = self.n_objectives, self.n_constraints
         sampler = SobolQMCNormalSampler(torch.Size([self.mc_samples]), seed=seed)
         constraints = [(lambda Z, j=j: Z[..., m + j]) for j in range(c)] or None
         multi = IdentityMCMultiOutputObjective(outcomes=list(range(m))) if c else None
         model = self.fitted.model
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if self.kind == "qlognehvi":
-                assert self.ref_point is not None
-                return qLogNoisyExpectedHypervolumeImprovement(
-                    model=model, ref_point=self.ref_point, X_baseline=self.X_baseline,
-                    sampler=sampler, objective=multi, constraints=constraints,
-                    X_pending=X_pending, prune_baseline=True,
-                    alpha=get_default_partitioning_alpha(m), cache_root=True)
-            if self.kind == "qlognparego":
-                w = torch.tensor(weights, dtype=DTYPE) if weights is not None else None
-                return qLogNParEGO(
-                    model=model, X_baseline=self.X_baseline, scalarization_weights=w,
-                    sampler=sampler, objective=multi, constraints=constraints,
-                    X_pending=X_pending, prune_baseline=True, cache_root=True)
-            if self.kind == "qlogpof":
-                assert self.ref_point is not None
-                ref = self.ref_point
-                reach = [(lambda Z, i=i: ref[i] - Z[..., i]) for i in range(m)]
-                return qLogProbabilityOfFeasibility(
-                    model=model, constraints=reach + (constraints or []), sampler=sampler,
-                    X_pending=X_pending)
-            if self.kind == "qlognei":
-                single = GenericMCObjective(lambda Z, X=None: Z[..., 0]) if c else None
-                return qLogNoisyExpectedImprovement(
-                    model=model, X_baseline=self.X_baseline, sampler=sampler,
-                    objective=single, constraints=constraints, X_pending=X_pending,
-                    prune_baseline=True, cache_root=True)
+        if self.kind == "qlognehvi":
+            assert self.ref_point is not None
+            return qLogNoisyExpectedHypervolumeImprovement(
+                model=model, ref_point=self.ref_point, X_baseline=self.X_baseline,
+                sampler=sampler, objective=multi, constraints=constraints,
+                X_pending=X_pending, prune_baseline=True,
+                alpha=get_default_partitioning_alpha(m), cache_root=True)
+        if self.kind == "qlognparego":
+            w = torch.tensor(weights, dtype=DTYPE) if weights is not None else None
+            return qLogNParEGO(
+                model=model, X_baseline=self.X_baseline, scalarization_weights=w,
+                sampler=sampler, objective=multi, constraints=constraints,
+                X_pending=X_pending, prune_baseline=True, cache_root=True)
+        if self.kind == "qlogpof":
+            assert self.ref_point is not None
+            ref = self.ref_point
+            reach = [(lambda Z, i=i: ref[i] - Z[..., i]) for i in range(m)]
+            return qLogProbabilityOfFeasibility(
+                model=model, constraints=reach + (constraints or []), sampler=sampler,
+                X_pending=X_pending)
+        if self.kind == "qlognei":
+            single = GenericMCObjective(lambda Z, X=None: Z[..., 0]) if c else None
+            return qLogNoisyExpectedImprovement(
+                model=model, X_baseline=self.X_baseline, sampler=sampler,
+                objective=single, constraints=constraints, X_pending=X_pending,
+                prune_baseline=True, cache_root=True)
         raise ValueError(f"unknown acquisition {self.kind!r}")
+
+
+class SuccessWeighted(AcquisitionFunction):
+    """``log a(X) + Σ_q log Φ(μ_s(x_q) / σ_s(x_q))``: a log-acquisition times the probability
+    that every point of ``X`` evaluates without failing.
+
+    ``μ_s, σ_s`` are the posterior mean and standard deviation of the latent success GP (fit to
+    +1 / -1 labels); ``Φ(μ/σ)`` is the posterior probability that it is positive, ~1 next to
+    completed trials, ~0 next to failed ones and a prior guess (from the share of failures)
+    far from both.
+    """
+
+    def __init__(self, acqf: AcquisitionFunction, success_model: Model):
+        super().__init__(model=acqf.model)
+        self.acqf = acqf
+        self.success_model = success_model
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.acqf(X) + log_success_probability(self.success_model, X).sum(dim=-1)
+
+
+def log_success_probability(model: Model, X: torch.Tensor) -> torch.Tensor:
+    """``log Φ(μ/σ)`` of the success GP at ``X`` (``... × q × d`` → ``... × q``)."""
+    posterior = model.posterior(X)
+    mean = posterior.mean[..., 0]
+    std = posterior.variance[..., 0].clamp_min(1e-12).sqrt()
+    return torch.special.log_ndtr(mean / std)
 
 
 def inequality_constraints(A: np.ndarray, b: np.ndarray
@@ -142,14 +181,12 @@ def optimize(acqf: AcquisitionFunction, bounds: np.ndarray, *, num_restarts: int
             values = torch.cat([acqf(chunk) for chunk in X_raw.split(256)])
         best = torch.argsort(values, descending=True)[:num_restarts]
         starts = X_raw[best]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        X, values = optimize_acqf(
-            acqf, bounds=bounds_t, q=1, num_restarts=num_restarts,
-            raw_samples=None if starts is not None else raw_samples,
-            options={"maxiter": max_iter, "batch_limit": num_restarts},
-            inequality_constraints=constraints, return_best_only=False,
-            batch_initial_conditions=starts, retry_on_optimization_warning=False)
+    X, values = optimize_acqf(
+        acqf, bounds=bounds_t, q=1, num_restarts=num_restarts,
+        raw_samples=None if starts is not None else raw_samples,
+        options={"maxiter": max_iter, "batch_limit": num_restarts},
+        inequality_constraints=constraints, return_best_only=False,
+        batch_initial_conditions=starts, retry_on_optimization_warning=False)
     order = torch.argsort(values.reshape(-1), descending=True)
     return X.reshape(X.shape[0], -1)[order].detach().numpy()
 

@@ -18,7 +18,6 @@ cheaper than a ``ModelListGP`` of separate models.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,12 +41,14 @@ class FittedModel:
         hyperparameters: parameter name -> tensor, detached copies.
         fitted_at: how many results the hyperparameters were last optimized on.
         n_outputs: ``m + c``.
+        cold_at: how many results the last fit from BoTorch's initial values saw.
     """
 
     model: SingleTaskGP
     hyperparameters: dict[str, torch.Tensor]
     fitted_at: int
     n_outputs: int
+    cold_at: int = 0
 
     def lengthscales(self, n_objectives: int) -> np.ndarray:
         """Per-dimension lengthscale, geometric mean over the objective outputs."""
@@ -57,7 +58,8 @@ class FittedModel:
 
 
 def fit_model(data: TrainingData, previous: FittedModel | None, *, n_results: int,
-              refit_every: int, max_iter: int, max_iter_cold: int) -> FittedModel:
+              refit_every: int, max_iter: int, max_iter_cold: int,
+              cold_every: int = 0) -> FittedModel:
     """Fit (or update) the GP on ``data``.
 
     Args:
@@ -67,27 +69,54 @@ def fit_model(data: TrainingData, previous: FittedModel | None, *, n_results: in
         refit_every: re-optimize when this many results arrived since the last optimization.
         max_iter: L-BFGS-B iteration cap of a warm-started optimization.
         max_iter_cold: the same for the first optimization (no previous hyperparameters).
+        cold_every: when an optimization is due and this many results arrived since the last
+            fit from BoTorch's initial values, fit from there too and keep the hyperparameters
+            with the higher marginal likelihood (a warm start can stay in the basin of long
+            lengthscales found on few points). 0: never.
     """
-    X = torch.tensor(data.X, dtype=DTYPE)
-    Y = torch.tensor(data.targets(), dtype=DTYPE)
-    Yvar = None if data.var is None else torch.tensor(np.maximum(data.var, 1e-12), dtype=DTYPE)
-    n_out = Y.shape[1]
-    model = SingleTaskGP(X, Y, train_Yvar=Yvar, outcome_transform=Standardize(m=n_out))
+    model = _new_model(data)
+    n_out = model.num_outputs
     usable = previous is not None and previous.n_outputs == n_out and \
         _load_hyperparameters(model, previous.hyperparameters)
     optimize = not usable or n_results - previous.fitted_at >= refit_every  # type: ignore[union-attr]
+    cold_at = n_results if not usable else previous.cold_at  # type: ignore[union-attr]
     if optimize:
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        with warnings.catch_warnings():  # iteration caps are intended, not a problem
-            warnings.simplefilter("ignore")
-            cap = max_iter if usable else max_iter_cold
-            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": cap}})
+        # warnings (iteration caps, jitter): routed to the log by mobo
+        _optimize(model, max_iter if usable else max_iter_cold)
         fitted_at = n_results
+        if usable and cold_every and n_results - cold_at >= cold_every:
+            cold = _new_model(data)
+            _optimize(cold, max_iter_cold)
+            if _log_likelihood(cold) > _log_likelihood(model):
+                model = cold
+            cold_at = n_results
     else:
         fitted_at = previous.fitted_at  # type: ignore[union-attr]
     model.eval()
     hyper = {name: p.detach().clone() for name, p in model.named_parameters()}
-    return FittedModel(model, hyper, fitted_at, n_out)
+    return FittedModel(model, hyper, fitted_at, n_out, cold_at)
+
+
+def _new_model(data: TrainingData) -> SingleTaskGP:
+    X = torch.tensor(data.X, dtype=DTYPE)
+    Y = torch.tensor(data.targets(), dtype=DTYPE)
+    Yvar = None if data.var is None else torch.tensor(np.maximum(data.var, 1e-12), dtype=DTYPE)
+    return SingleTaskGP(X, Y, train_Yvar=Yvar, outcome_transform=Standardize(m=Y.shape[1]))
+
+
+def _optimize(model: SingleTaskGP, max_iter: int) -> None:
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": max_iter}})
+
+
+def _log_likelihood(model: SingleTaskGP) -> float:
+    """Marginal log likelihood (with hyperparameter priors) summed over the outputs."""
+    model.train()
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    with torch.no_grad():
+        value = mll(model(*model.train_inputs), model.train_targets).sum().item()
+    model.eval()
+    return value
 
 
 def _load_hyperparameters(model: SingleTaskGP, saved: dict[str, torch.Tensor]) -> bool:

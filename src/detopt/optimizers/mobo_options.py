@@ -34,6 +34,11 @@ class MOBOOptions(OptimizerOptions):
     nehvi_min_in_box: int = Field(
         5, ge=1, description="auto: qLogNParEGO until this many feasible results dominate "
                              "the reference point, then qLogNEHVI")
+    before_box: Literal["qlognparego", "adaptive_reference"] = Field(
+        "qlognparego", description="auto, while fewer than nehvi_min_in_box results dominate "
+                                   "the reference point: qLogNParEGO, or qLogNEHVI with an "
+                                   "adaptive reference point (the nadir of the observed front "
+                                   "plus 10 % of its range, never inside the real one)")
     max_baseline_points: int = Field(
         50, ge=2, description="at most this many observed points (best Pareto layers first) "
                               "serve as the acquisition's incumbents (X_baseline); its cost "
@@ -50,6 +55,11 @@ class MOBOOptions(OptimizerOptions):
     acq_max_iter: int = Field(50, ge=1, description="L-BFGS-B iterations per restart")
 
     # -------------------------------------------------------------------------- model
+    failure_model: Literal["auto", "off"] = Field(
+        "auto", description="auto: once a trial has FAILED, fit a GP to success (+1) / "
+                            "failure (-1) of every finished trial and multiply the "
+                            "acquisition by the probability of success; off: failed trials "
+                            "are only never proposed again")
     max_train_points: int = Field(
         250, ge=10, description="cap on the points the GP is fit to; beyond it the best "
                                 "non-dominated layers (then the most recent) are kept")
@@ -62,6 +72,10 @@ class MOBOOptions(OptimizerOptions):
         5, ge=1, description="re-optimize hyperparameters when this many new results have "
                              "arrived since the last fit; in between the model is only "
                              "conditioned on the new data (hyperparameters kept)")
+    cold_refit_every: int = Field(
+        0, ge=0, description="every this many results, also fit the hyperparameters from "
+                             "BoTorch's initial values and keep the fit with the higher "
+                             "marginal likelihood (0: always warm-start)")
     threads: int = Field(1, ge=1, description="torch threads while fitting and optimizing; "
                                               "1 is fastest on small shared machines")
 
