@@ -363,3 +363,32 @@ def test_library_warnings_are_routed_to_the_debug_log(caplog):
               and "Warning" in r.getMessage()]
     assert routed and all(r.getMessage().startswith("mobo ") for r in routed)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+# ------------------------------------------------------------------------ cold refits
+def test_cold_refit_escapes_a_stuck_warm_start():
+    """A warm start from near-flat hyperparameters (huge lengthscales) with a tight iteration
+    cap stays near-flat; with ``cold_every`` the fit from BoTorch's initial values is also
+    run and the one with the higher marginal likelihood is kept."""
+    import torch
+
+    from detopt.optimizers.mobo_data import TrainingData
+    from detopt.optimizers.mobo_model import _log_likelihood, fit_model
+
+    rng = np.random.default_rng(0)
+    X = rng.random((30, 3))
+    Y = np.column_stack([np.sin(6 * X[:, 0]), np.cos(5 * X[:, 1])])
+    data = TrainingData(X, Y, np.zeros((30, 0)), None, tuple(range(30)))
+    first = fit_model(data, None, n_results=30, refit_every=1, max_iter=5, max_iter_cold=200)
+    stuck = {k: v.clone() for k, v in first.hyperparameters.items()}
+    for name in stuck:
+        if "raw_lengthscale" in name:
+            stuck[name] = torch.full_like(stuck[name], 50.0)  # softplus(50) = 50: near flat
+    first.hyperparameters = stuck
+    warm = fit_model(data, first, n_results=31, refit_every=1, max_iter=1, max_iter_cold=200)
+    assert warm.model.covar_module.lengthscale.min() > 20  # the warm start did not move
+    mixed = fit_model(data, first, n_results=31, refit_every=1, max_iter=1, max_iter_cold=200,
+                      cold_every=1)
+    assert mixed.cold_at == 31
+    assert mixed.model.covar_module.lengthscale.min() < 5
+    assert _log_likelihood(mixed.model) > _log_likelihood(warm.model) + 1.0

@@ -160,7 +160,8 @@ class MOBOOptimizer(Optimizer):
                 self._success = fit_model(data, self._success, n_results=len(trials),
                                           refit_every=self.options.refit_every,
                                           max_iter=self.options.fit_max_iter,
-                                          max_iter_cold=self.options.fit_max_iter_cold)
+                                          max_iter_cold=self.options.fit_max_iter_cold,
+                                          cold_every=self.options.cold_refit_every)
         except Exception:
             log.exception("mobo: fitting the failure model failed; proposals ignore failures "
                           "until the next result")
@@ -266,7 +267,8 @@ class MOBOOptimizer(Optimizer):
             ref_point=None if ref is None else torch.tensor(-ref, dtype=DTYPE),
             mc_samples=self.options.nehvi_mc_samples if kind == "qlognehvi"
             else self.options.mc_samples,
-            success_model=None if self._success is None else self._success.model)
+            success_model=None if self._success is None else self._success.model,
+            success_exponent=self.options.success_exponent)
 
     def _reference_point(self) -> np.ndarray | None:
         return self.objectives.reference_point()

@@ -75,13 +75,16 @@ class AcquisitionSetup:
     ref_point: torch.Tensor | None
     mc_samples: int
     success_model: Model | None = None
+    success_exponent: float = 1.0
 
     def build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
               seed: int) -> AcquisitionFunction:
         """The acquisition function (``weights``: Chebyshev weights for ParEGO), weighted by
         the probability of success when a success model exists."""
         acqf = self._build(X_pending, weights, seed)
-        return acqf if self.success_model is None else SuccessWeighted(acqf, self.success_model)
+        if self.success_model is None:
+            return acqf
+        return SuccessWeighted(acqf, self.success_model, self.success_exponent)
 
     def _build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
                seed: int) -> AcquisitionFunction:
@@ -120,8 +123,8 @@ class AcquisitionSetup:
 
 
 class SuccessWeighted(AcquisitionFunction):
-    """``log a(X) + Σ_q log Φ(μ_s(x_q) / σ_s(x_q))``: a log-acquisition times the probability
-    that every point of ``X`` evaluates without failing.
+    """``log a(X) + k Σ_q log Φ(μ_s(x_q) / σ_s(x_q))``: a log-acquisition times the probability
+    that every point of ``X`` evaluates without failing (to the power ``k``).
 
     ``μ_s, σ_s`` are the posterior mean and standard deviation of the latent success GP (fit to
     +1 / -1 labels); ``Φ(μ/σ)`` is the posterior probability that it is positive, ~1 next to
@@ -129,13 +132,15 @@ class SuccessWeighted(AcquisitionFunction):
     far from both.
     """
 
-    def __init__(self, acqf: AcquisitionFunction, success_model: Model):
+    def __init__(self, acqf: AcquisitionFunction, success_model: Model, exponent: float = 1.0):
         super().__init__(model=acqf.model)
         self.acqf = acqf
         self.success_model = success_model
+        self.exponent = exponent
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.acqf(X) + log_success_probability(self.success_model, X).sum(dim=-1)
+        log_p = log_success_probability(self.success_model, X).sum(dim=-1)
+        return self.acqf(X) + self.exponent * log_p
 
 
 def log_success_probability(model: Model, X: torch.Tensor) -> torch.Tensor:

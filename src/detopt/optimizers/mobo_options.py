@@ -60,6 +60,9 @@ class MOBOOptions(OptimizerOptions):
                             "failure (-1) of every finished trial and multiply the "
                             "acquisition by the probability of success; off: failed trials "
                             "are only never proposed again")
+    success_exponent: float = Field(
+        1.0, gt=0, description="the acquisition is multiplied by P(success) to this power "
+                               "(> 1 avoids uncertain designs more)")
     max_train_points: int = Field(
         250, ge=10, description="cap on the points the GP is fit to; beyond it the best "
                                 "non-dominated layers (then the most recent) are kept")
@@ -73,7 +76,7 @@ class MOBOOptions(OptimizerOptions):
                              "arrived since the last fit; in between the model is only "
                              "conditioned on the new data (hyperparameters kept)")
     cold_refit_every: int = Field(
-        0, ge=0, description="every this many results, also fit the hyperparameters from "
+        20, ge=0, description="every this many results, also fit the hyperparameters from "
                              "BoTorch's initial values and keep the fit with the higher "
                              "marginal likelihood (0: always warm-start)")
     threads: int = Field(1, ge=1, description="torch threads while fitting and optimizing; "
