@@ -126,9 +126,10 @@ def test_scancel_from_outside_is_retried_by_the_study(slurm_env, tmp_path):
     thread = threading.Thread(target=lambda: outcome.append(study.run()), daemon=True)
     thread.start()
     try:
-        def first_handle():
+        def first_handle():  # the job's handle, not the intent stored just before sbatch
             trial = stored(cfg)[0].get(0)
-            return trial.runner_handle if trial is not None else None
+            handle = trial.runner_handle if trial is not None else None
+            return handle if handle and "@" in handle else None
 
         handle = wait_for(first_handle, 60, "the first job")
         job_id = handle.partition("@")[0]
@@ -175,7 +176,8 @@ def test_sigkilled_driver_is_resumed_and_reattaches_without_resubmitting(slurm_e
                 return None
             trials = stored(cfg)[0]
             running = [t for t in trials.values() if t.status == TrialStatus.RUNNING]
-            if len(trials) == 4 and len(running) == 2 and all(t.runner_handle for t in running):
+            if len(trials) == 4 and len(running) == 2 and all(
+                    t.runner_handle and "@" in t.runner_handle for t in running):  # not intents
                 return {t.index: t.runner_handle for t in running}
             return None
         running = wait_for(last_two_running, 120, "the last two trials to run")

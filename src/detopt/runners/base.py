@@ -15,7 +15,8 @@ raised; carries the traceback), :class:`~detopt.errors.TrialTimeoutError`,
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from concurrent.futures import Future
+import re
+from concurrent.futures import Future, InvalidStateError
 from typing import Any, ClassVar
 
 from detopt.errors import TrialError
@@ -84,3 +85,20 @@ class Runner(ABC):
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def settle(future: Future, *, result: Any = None, exc: BaseException | None = None) -> None:
+    """Resolve ``future`` unless another thread (cancel, close, a timeout) already did."""
+    try:
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+def safe_name(label: str, fallback: str = "call") -> str:
+    """A call label as a job, key or directory name: letters, digits and ``._-``, keeping the
+    end (``.tN.aM``) when it must be shortened."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", label)[-80:].strip(".") or fallback

@@ -30,17 +30,15 @@ import asyncio
 import logging
 import os
 import queue
-import re
 import threading
 import time
 import uuid
-from concurrent.futures import InvalidStateError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from detopt.errors import ConfigError, RemoteTaskError, TrialTimeoutError, WorkerLostError
-from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
+from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError, safe_name, settle
 from detopt.task import Resources, TaskCall, execute
 from detopt.units import parse_duration
 
@@ -63,19 +61,7 @@ class _Entry:
 
 
 def _key(label: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[-80:] or "call"  # the end: .tN.aM
-    return f"detopt-{safe}-{uuid.uuid4().hex[:10]}"
-
-
-def _settle(future: RunnerFuture, *, result: Any = None, exc: BaseException | None = None) -> None:
-    """Resolve ``future`` unless another thread (cancel, close, timeout) already did."""
-    try:
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-    except InvalidStateError:
-        pass
+    return f"detopt-{safe_name(label)}-{uuid.uuid4().hex[:10]}"
 
 
 class DaskRunner(Runner):
@@ -279,7 +265,7 @@ class DaskRunner(Runner):
         if entry is None:
             return future.done()
         self._drop([entry])
-        _settle(future, exc=TrialCancelledError(f"Dask task {entry.key} cancelled by detopt"))
+        settle(future, exc=TrialCancelledError(f"Dask task {entry.key} cancelled by detopt"))
         return True
 
     def close(self) -> None:
@@ -297,7 +283,7 @@ class DaskRunner(Runner):
         self._datasets.put(None)  # the publisher finishes what is queued (publishes first)
         self._publisher.join(timeout=60)
         for entry in entries:
-            _settle(entry.future, exc=TrialCancelledError(
+            settle(entry.future, exc=TrialCancelledError(
                 f"the runner was closed while Dask task {entry.key} ran"
                 + (" (it keeps running; re-attach with its key)" if self.durable else "")))
         self._shutdown()
@@ -396,9 +382,9 @@ class DaskRunner(Runner):
             if entry is None:
                 continue  # cancelled or timed out meanwhile
             if status == "ok":
-                _settle(entry.future, result=value)
+                settle(entry.future, result=value)
             else:
-                _settle(entry.future, exc=_as_trial_error(key, value))
+                settle(entry.future, exc=_as_trial_error(key, value))
             delivered.append(key)
         self._unpublish(delivered)
 
@@ -423,7 +409,7 @@ class DaskRunner(Runner):
             return
         self._drop(late)
         for entry in late:
-            _settle(entry.future, exc=TrialTimeoutError(
+            settle(entry.future, exc=TrialTimeoutError(
                 f"Dask task {entry.key} ran longer than its {entry.limit:g} s limit; released "
                 "(the worker finishes the call in the background)"))
 

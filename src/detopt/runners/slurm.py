@@ -29,14 +29,20 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from detopt.errors import ConfigError, RemoteTaskError, TrialError, WorkerLostError
 from detopt.runners import slurm_states
-from detopt.runners.base import INTENT_PREFIX, Runner, RunnerFuture, TrialCancelledError
+from detopt.runners.base import (
+    INTENT_PREFIX,
+    Runner,
+    RunnerFuture,
+    TrialCancelledError,
+    safe_name,
+    settle,
+)
 from detopt.task import TaskCall
 from detopt.units import parse_duration, parse_memory_mb
 
@@ -356,7 +362,7 @@ class SlurmRunner(Runner):
             return future.done()
         subprocess.run(["scancel", job.job_id], capture_output=True, env=self.env, timeout=60,
                        check=False)
-        _settle(future, exc=TrialCancelledError(f"SLURM job {job.job_id} cancelled by detopt"))
+        settle(future, exc=TrialCancelledError(f"SLURM job {job.job_id} cancelled by detopt"))
         return True
 
     def close(self) -> None:
@@ -369,7 +375,7 @@ class SlurmRunner(Runner):
         with self._lock:
             jobs, self._jobs = list(self._jobs.values()), {}
         for job in jobs:
-            _settle(job.future, exc=TrialCancelledError(
+            settle(job.future, exc=TrialCancelledError(
                 f"the runner was closed; SLURM job {job.job_id} keeps running "
                 f"(re-attach with handle {job.future.handle})"))
 
@@ -435,19 +441,19 @@ class SlurmRunner(Runner):
         if error is None:
             self._settle_from_file(job)
         else:
-            _settle(job.future, exc=error)
+            settle(job.future, exc=error)
 
     def _settle_from_file(self, job: _Job) -> None:
         try:
             ok, payload = _read_result(job.result_file)
         except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file
-            _settle(job.future, exc=RemoteTaskError(
+            settle(job.future, exc=RemoteTaskError(
                 type(exc).__name__, f"cannot read the result of SLURM job {job.job_id}: {exc}", ""))
             return
         if ok:
-            _settle(job.future, result=payload)
+            settle(job.future, result=payload)
         else:
-            _settle(job.future, exc=payload if isinstance(payload, BaseException) else
+            settle(job.future, exc=payload if isinstance(payload, BaseException) else
                     RemoteTaskError("Error", str(payload), ""))
 
 
@@ -464,19 +470,7 @@ def _rejected(proc: subprocess.CompletedProcess) -> TrialError:
 
 
 def _job_name(label: str) -> str:
-    """A job/directory name from a call label (letters, digits, ``._-``)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", label)[-80:].strip(".") or "detopt"
-
-
-def _settle(future: RunnerFuture, *, result: Any = None, exc: BaseException | None = None) -> None:
-    """Resolve ``future`` unless another thread (cancel, close) already did."""
-    try:
-        if exc is not None:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
-    except InvalidStateError:
-        pass
+    return safe_name(label, fallback="detopt")
 
 
 __all__ = ["SlurmRunner"]
