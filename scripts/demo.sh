@@ -11,7 +11,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 CONFIG=${1:-examples/drich.yaml}
-[ -f "$CONFIG" ] || CONFIG=examples/dtlz2.yaml   # before the dRICH example exists
+if [ ! -f "$CONFIG" ]; then
+  echo "scripts/demo.sh: no configuration file '$CONFIG'; pass the path of a study YAML (e.g. examples/dtlz2.yaml)" >&2
+  exit 2
+fi
 scripts/install.sh
 NAME=$(.venv/bin/python -c 'import sys; from detopt.config import load_config, storage_target; c = load_config(sys.argv[1]); print(c.name); print(storage_target(c))' "$CONFIG")
 STUDY=$(echo "$NAME" | sed -n 1p)

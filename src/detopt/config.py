@@ -101,6 +101,10 @@ class ProblemConfig(_Strict):
     evaluate_options: dict[str, Any] = Field(default_factory=dict)
     parameters: list[ParameterConfig] = Field(default_factory=list)
     constraints: list[str] = Field(default_factory=list)
+    check: str | None = Field(None, description=(
+        "'module:function' of a cheap design check (e.g. an overlap test): called with a "
+        "design's parameters, it returns None when the design may run and the reason when "
+        "not; optimizers propose only designs that pass it"))
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
     outcome_constraints: list[str] = Field(default_factory=list)
     resources: ResourcesConfig | None = None
@@ -233,7 +237,8 @@ def build_problem(config: StudyConfig) -> Problem:
             problem.evaluate_options = {**problem.evaluate_options, **p.evaluate_options}
         return problem
     assert p.evaluate is not None
-    space = _wrap("problem", lambda: Space([q.build() for q in p.parameters], p.constraints))
+    space = _wrap("problem", lambda: Space([q.build() for q in p.parameters], p.constraints,
+                                           check=p.check))
     objectives = _wrap("problem", lambda: ObjectiveSet(
         [Objective(o.name, o.direction or "minimize", o.threshold, o.description)
          for o in p.objectives],
@@ -309,7 +314,7 @@ def validate(config: StudyConfig) -> Problem:
     settings.check(problem)
     problem.objectives.reference_point(settings.reference_point)
     for i, design in enumerate(config.study.initial_designs):
-        problem.space.validate(design, field_prefix=f"study.initial_designs[{i}]")
+        problem.space.validate_design(design, field_prefix=f"study.initial_designs[{i}]")
     return problem
 
 

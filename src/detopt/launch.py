@@ -39,7 +39,7 @@ def _assemble(config: StudyConfig, storage: Storage, record: Any | None,
     try:
         if record is None:
             for i, design in enumerate(config.study.initial_designs):
-                problem.space.validate(design, field_prefix=f"study.initial_designs[{i}]")
+                problem.space.validate_design(design, field_prefix=f"study.initial_designs[{i}]")
             study = Study.create(config.name, problem, optimizer, runner, storage, settings,
                                  config.model_dump(mode="json"))
             study.enqueue(config.study.initial_designs, generator="initial")

@@ -1,4 +1,5 @@
-"""The design space: parameters, linear constraints, unit-cube encoding and sampling.
+"""The design space: parameters, linear constraints, a design check, unit-cube encoding and
+sampling.
 
 Every optimizer works in the unit cube ``[0, 1]^d`` of the *tunable* parameters (fixed ones
 are carried along but never encoded). The encoding is affine for linear-scale floats and
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -111,16 +112,22 @@ def _check_parameter(p: Parameter, where: str) -> None:
 
 @dataclass
 class Space:
-    """An ordered set of parameters plus linear constraints between them.
+    """An ordered set of parameters plus the constraints a design must meet before it is run.
 
     Args:
         parameters: the parameters, in the order used for encoding.
         constraints: linear inequalities, as text (``"a + 2*b <= 3"``) or parsed objects.
             They may involve float and int parameters on a linear scale.
+        check: a cheap *design check* for known constraints that are not linear (a geometry
+            overlap test, say): a function, or its ``"module:function"`` reference, called
+            with a design's parameter values; it returns ``None`` for an allowed design and
+            the reason otherwise. Every optimizer proposes only designs that pass it, so it
+            must be fast (it runs on many candidates, in the driver process).
     """
 
     parameters: Sequence[Parameter]
     constraints: Sequence[LinearInequality | str] = field(default_factory=tuple)
+    check: str | Callable[[Mapping[str, Any]], str | None] | None = None
 
     def __post_init__(self) -> None:
         self.parameters = tuple(self.parameters)
@@ -152,6 +159,23 @@ class Space:
         self.constraints = tuple(parsed)
         if self.constraints:
             self._check_feasible_region()
+        self._check_fn: Callable[[Mapping[str, Any]], str | None] | None = None
+        if self.check is not None:
+            self._check_fn = self._resolve_check(self.check)
+
+    @staticmethod
+    def _resolve_check(check: Any) -> Callable[[Mapping[str, Any]], str | None]:
+        from detopt.task import resolve  # task -> problem -> space: import here
+
+        if not isinstance(check, str):
+            if not callable(check):
+                raise ConfigError(f"the design check {check!r} is not callable.", field="check",
+                                  fix="give a function or a 'module:function' reference")
+            return check
+        try:
+            return resolve(check)
+        except ConfigError as exc:
+            raise ConfigError(exc.message, field="check", fix=exc.fix) from None
 
     def _check_feasible_region(self) -> None:
         """Fail at once (not after a long sampling search) when the constraints exclude every point."""
@@ -227,17 +251,44 @@ class Space:
         return [c.slack(params) for c in self.constraints]
 
     def feasible_mask(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Vectorized :meth:`is_feasible` over many parameter dicts."""
+        """Vectorized :meth:`is_feasible` over many parameter dicts (the design check, if
+        any, runs only on the rows that meet the linear constraints)."""
         mask = np.ones(len(rows), dtype=bool)
         for c in self.constraints:
             lhs = sum(coef * np.array([float(r[n]) for r in rows]) for n, coef in c.coefficients.items())
             slack = c.bound - lhs if c.sense == "<=" else lhs - c.bound
             mask &= slack >= -1e-9 * max(1.0, abs(c.bound))
+        if self._check_fn is not None:
+            for i in np.flatnonzero(mask):
+                mask[i] = self._check_fn(rows[i]) is None
         return mask
 
     def is_feasible(self, params: Mapping[str, Any]) -> bool:
-        """Whether ``params`` satisfies every linear constraint."""
-        return all(c.is_satisfied(params) for c in self.constraints)
+        """Whether ``params`` satisfies every linear constraint and the design check."""
+        return self.rejection(params) is None
+
+    def rejection(self, params: Mapping[str, Any]) -> str | None:
+        """Why ``params`` may not be run (the first linear constraint it breaks, or the design
+        check's reason), or ``None`` when it may."""
+        for c in self.constraints:
+            if not c.is_satisfied(params):
+                return f"breaks the constraint '{c.text}'"
+        if self._check_fn is not None:
+            reason = self._check_fn(params)
+            if reason is not None:
+                return f"fails the design check: {reason}"
+        return None
+
+    def validate_design(self, params: Mapping[str, Any], *, field_prefix: str = "params"
+                        ) -> dict[str, Any]:
+        """:meth:`validate`, and the design must also meet the constraints and the check
+        (for user-given designs, e.g. a study's initial designs)."""
+        values = self.validate(params, field_prefix=field_prefix)
+        reason = self.rejection(values)
+        if reason is not None:
+            raise DetoptError(f"the design {reason}.", field=field_prefix,
+                              fix="change the design, or leave it to the optimizer")
+        return values
 
     # ----------------------------------------------------------------------------- encoding
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
@@ -326,7 +377,7 @@ def _decode_one(p: TunableParameter, u: float) -> Any:
 
 
 class SobolStream:
-    """Scrambled Sobol points of a space, filtered by its linear constraints.
+    """Scrambled Sobol points of a space, filtered by its constraints and design check.
 
     Point ``i`` of the stream is always the same for a given space and seed, which lets an
     optimizer be rebuilt from storage (it only needs to know how many points it handed out).
@@ -367,6 +418,6 @@ class SobolStream:
                     self._unit.append(self.space.encode(params))
             if self._draws >= self._MAX_DRAWS and len(self._params) < count:
                 raise DetoptError(
-                    f"the linear constraints leave almost no feasible point "
+                    f"the constraints and design check leave almost no feasible point "
                     f"({len(self._params)} of {self._draws} quasi-random draws).",
                     field="constraints", fix="check the constraint directions and bounds")

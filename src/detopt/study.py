@@ -142,10 +142,12 @@ class Study:
     def enqueue(self, designs: list[Mapping[str, Any]], generator: str = "user") -> list[Trial]:
         """Add designs to evaluate before the optimizer's own (e.g. the current baseline).
 
-        They are validated, stored as PENDING and run first; they count towards the budget.
+        They are validated (values, constraints and the design check), stored as PENDING and
+        run first; they count towards the budget.
         """
+        space = self.problem.space
         new = [Trial(index=self._next_index() + i,
-                     params=self.problem.space.validate(d, field_prefix=f"initial_designs[{i}]"),
+                     params=space.validate_design(d, field_prefix=f"initial_designs[{i}]"),
                      generator=generator) for i, d in enumerate(designs)]
         self.storage.add_trials(self.record.id, new)
         self.trials.update({t.index: t for t in new})

@@ -123,6 +123,14 @@ BAD_CONFIGS = [
     (with_changes(problem={"evaluate": "no_such_pkg_xyz:run", "parameters": [{"name": "x", "low": 0, "high": 1}],
                            "objectives": [{"name": "f"}]}), "evaluate", "cannot import module"),
     (with_changes(study__initial_designs=[{"x1": 0.5}]), "study.initial_designs[0].x2", "missing value"),
+    (with_changes(problem={"evaluate": "mypkg:f", "parameters": [{"name": "x", "low": 0, "high": 1}],
+                           "check": "detopt.problems.drich:no_check", "objectives": [{"name": "f"}]}),
+     "problem.check", "has no 'no_check'"),
+    ({"name": "overlap", "problem": {"builtin": "drich"}, "study": {"max_trials": 3, "initial_designs": [
+        {"mirror_radius": 219.8, "mirror_centerx": 114.6, "sensor_radius": 110.0,
+         "sensor_centerx": 183.4, "sensor_dz": 10.4, "snout_length": 10.0,
+         "aerogel_thickness": 4.0}]}},
+     "study.initial_designs[0]", "fails the design check: constraint 'pdu_in_vessel'"),
 ]
 
 

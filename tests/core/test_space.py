@@ -92,3 +92,46 @@ def test_a_sliver_of_feasible_space_fails_with_a_clear_error():
     space = Space([FloatParameter("a", 0, 1), FloatParameter("b", 0, 1)], ["a + b >= 1.99999999"])
     with pytest.raises(DetoptError, match="almost no feasible point"):
         space.sample(1)
+
+
+def _overlap(params):
+    """A design check: a non-linear known constraint (outside the circle of radius 0.5)."""
+    return "inside the circle" if (params["a"] - 0.5) ** 2 + (params["b"] - 0.5) ** 2 < 0.25 \
+        else None
+
+
+def test_the_design_check_filters_samples_and_names_its_reason():
+    space = Space([FloatParameter("a", 0, 1), FloatParameter("b", 0, 1)], check=_overlap)
+    points = space.sample(64, seed=3)
+    assert all(_overlap(p) is None for p in points)
+    assert not space.is_feasible({"a": 0.5, "b": 0.5})
+    mask = space.feasible_mask([{"a": 0.5, "b": 0.5}, {"a": 0.0, "b": 0.0}])
+    assert mask.tolist() == [False, True]
+    assert space.rejection({"a": 0.5, "b": 0.5}) == "fails the design check: inside the circle"
+    with pytest.raises(DetoptError, match="initial.*design check: inside the circle") as err:
+        space.validate_design({"a": 0.5, "b": 0.6}, field_prefix="initial")
+    assert err.value.field == "initial"
+
+
+def test_the_design_check_can_be_a_reference_and_a_bad_one_is_a_config_error():
+    space = Space([FloatParameter("snout_length", 10, 25)],
+                  check="detopt.problems.drich:design_check")
+    assert space.rejection({"snout_length": 20.0}) is None
+    assert "'pdu_in_vessel' violated" in space.rejection({"snout_length": 10.0})
+    with pytest.raises(ConfigError, match="no 'nope'") as err:
+        Space([FloatParameter("a", 0, 1)], check="detopt.problems.drich:nope")
+    assert err.value.field == "check"
+
+
+def test_linear_constraints_are_checked_before_the_design_check():
+    calls = []
+
+    def check(params):
+        calls.append(params)
+        return None
+
+    space = Space([FloatParameter("a", 0, 1), FloatParameter("b", 0, 1)], ["a + b <= 1"],
+                  check=check)
+    assert space.rejection({"a": 0.9, "b": 0.9}) == "breaks the constraint 'a + b <= 1'"
+    assert space.feasible_mask([{"a": 0.9, "b": 0.9}]).tolist() == [False]
+    assert calls == []

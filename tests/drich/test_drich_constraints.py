@@ -89,3 +89,35 @@ def test_user_errors_name_the_field_and_the_fix(kwargs, field):
     assert err.value.fix
     with pytest.raises(DetoptError):
         drich.constraint_margins({"not_a_parameter": 1.0})
+
+
+def test_design_check_agrees_with_evaluate():
+    assert drich.design_check(drich.NOMINAL) is None
+    reason = drich.design_check({"snout_length": 10.0})
+    assert reason.startswith("constraint 'pdu_in_vessel' violated (margin -")
+    with pytest.raises(InfeasibleDesignError):
+        drich.evaluate({"snout_length": 10.0}, tracks_per_point=50)
+
+
+@pytest.mark.parametrize("method", ["sobol", "nsga2"])
+def test_default_problem_proposes_no_overlapping_design(method):
+    """constraints: check (the default) makes the overlap proxies the space's design check."""
+    from detopt.optimizers.base import make_optimizer
+    from detopt.problems.registry import build_problem
+    from detopt.trial import Trial, TrialStatus
+
+    problem = build_problem("drich", {})
+    assert problem.evaluate_options["constraints"] == "fail"  # a design run anyway still fails fast
+    opt = make_optimizer(method, problem.space, problem.objectives, seed=2,
+                         options={"pop_size": 8} if method == "nsga2" else None)
+    for i in range(40):
+        params = opt.ask(1, [])[0]
+        assert drich.design_check(params) is None, params
+        # cheap stand-in metrics: only the proposals are under test here
+        values = {"piKsep_etalow": params["mirror_centerx"] / 30,
+                  "piKsep_etahigh": 300 / params["mirror_centerx"], "acceptance": 0.9}
+        opt.tell([Trial(index=i, params=params, status=TrialStatus.COMPLETED,
+                        metrics={k: (v, None) for k, v in values.items()})])
+    unchecked = build_problem("drich", {"constraints": "fail"}).space
+    assert unchecked.check is None
+    assert sum(drich.design_check(p) is not None for p in unchecked.sample(64)) > 0

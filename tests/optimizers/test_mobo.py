@@ -115,6 +115,28 @@ def test_linear_constraints_are_honoured():
     assert all(isinstance(p["k"], int) and 1 <= p["k"] <= 5 for p in proposals)
 
 
+def test_design_check_is_honoured_and_its_boundary_is_reached():
+    """The front of this problem is cut by a known non-linear constraint (the check): the best
+    designs lie on its boundary, which the acquisition's unconstrained optima overshoot."""
+    def check(p):
+        return "overlap" if p["x0"] ** 2 + p["x1"] ** 2 > 0.5 else None
+
+    space = Space([FloatParameter(f"x{i}", 0.0, 1.0) for i in range(3)], check=check)
+    objectives = ObjectiveSet([Objective("f1", threshold=1.5), Objective("f2", threshold=1.5)])
+
+    def evaluate(p):  # f2 is best at (0.8, 0.8, 0.5), outside the allowed region
+        x = np.array([p["x0"], p["x1"], p["x2"]])
+        return {"f1": float(np.sum((x - 0.2) ** 2)),
+                "f2": float(np.sum((x - np.array([0.8, 0.8, 0.5])) ** 2))}
+
+    opt = MOBOOptimizer(space, objectives, seed=0, options={**FAST, "n_initial": 8})
+    trials = _run(opt, evaluate, 24)
+    proposals = [t.params for t in trials] + opt.ask(2, [])
+    assert all(check(p) is None for p in proposals)
+    radius2 = [p["x0"] ** 2 + p["x1"] ** 2 for p in proposals[8:]]
+    assert sum(r > 0.49 for r in radius2) >= 4  # model-based designs on the boundary
+
+
 def test_int_and_choice_parameters_are_valid():
     space = Space([FloatParameter("x", 0.0, 1.0), IntParameter("n", 0, 3),
                    ChoiceParameter("mat", ("aerogel", "C2F6", "glass"))])

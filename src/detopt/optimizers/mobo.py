@@ -15,8 +15,9 @@ How a proposal is made (details and the measurements behind each default: docs/m
    success when failures were seen, and optimizes it with L-BFGS-B (or
    SLSQP under linear constraints) inside the trust region when one is used. Proposals are
    rounded to valid int/choice values and checked against the linear constraints, the
-   pending designs and the finished ones; ``ask`` changes nothing, and the same seed, told
-   data and pending trials give the same proposals.
+   space's design check, the pending designs and the finished ones (an optimum that fails the
+   design check is pulled back to the check's boundary); ``ask`` changes nothing, and the
+   same seed, told data and pending trials give the same proposals.
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ class MOBOOptimizer(Optimizer):
                                       max_iter=self.options.acq_max_iter,
                                       constraints=self._linear, raw=raw)
                 params = self._first_valid(candidates, taken)
+                if params is None and self.space.check is not None:
+                    params = self._pull_back(acqf, candidates[0], bounds, raw, rng, taken)
                 if params is None:
                     params = self._sobol_fallback(position + len(out), taken)
                 taken.add(_key(params))
@@ -309,6 +312,41 @@ class MOBOOptimizer(Optimizer):
             if self.space.is_feasible(params) and _key(params) not in taken:
                 return params
         return None
+
+    def _pull_back(self, acqf: Any, optimum: np.ndarray, bounds: np.ndarray,
+                   raw: np.ndarray | None, rng: np.random.Generator, taken: set
+                   ) -> dict[str, Any] | None:
+        """A design that passes the space's design check, when no optimum does.
+
+        The acquisition's optima often lie past a known-constraint boundary (the dRICH
+        trade-off runs along the overlap limits). Start from the best-scoring candidate start
+        that passes the check and move towards the best optimum as far as the check allows
+        (bisection on the segment): the result lies on the boundary in the direction the
+        acquisition improves. Starts: the candidate starts (random points in ``bounds`` when
+        BoTorch drew its own) and the designs already run. ``None`` when no start passes.
+        """
+        pool = raw if raw is not None else \
+            bounds[0] + rng.random((self.options.raw_samples, self.space.dim)) * (bounds[1] - bounds[0])
+        if self._data is not None:  # the designs already run passed the check
+            inside = np.all((self._data.X >= bounds[0]) & (self._data.X <= bounds[1]), axis=1)
+            pool = np.vstack([pool, self._data.X[inside]])
+        ok = self.space.feasible_mask(self.space.decode_many(pool))
+        if not ok.any():
+            return None
+        with torch.no_grad():
+            values = acqf(torch.tensor(pool[ok], dtype=DTYPE).unsqueeze(-2))
+        start = pool[ok][int(torch.argmax(values))]
+        inside, outside = 0.0, 1.0  # fractions of the way from start to optimum
+        for _ in range(12):
+            mid = 0.5 * (inside + outside)
+            if self.space.is_feasible(self.space.decode(start + mid * (optimum - start))):
+                inside = mid
+            else:
+                outside = mid
+        params = self.space.decode(start + inside * (optimum - start))
+        if _key(params) in taken or not self.space.is_feasible(params):
+            return None
+        return params
 
     def _sobol_fallback(self, position: int, taken: set) -> dict[str, Any]:
         """A fresh Sobol design (e.g. a converged small discrete space)."""

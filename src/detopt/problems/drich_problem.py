@@ -2,7 +2,7 @@
 
 The physics lives in :mod:`detopt.problems.drich`; this module only declares the design space
 (the 7 recommended absolute parameters, optionally the aerogel index), the objectives with
-AID2E's thresholds, and how constraint violations are handled.
+AID2E's thresholds, and how the overlap constraints are handled.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from detopt.space import FloatParameter, Space
 
 def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000, seed: int = 12345,
                   objectives: Sequence[str] | None = None, aerogel_index: bool = False,
-                  constraints: Literal["fail", "outcome"] = "fail") -> Problem:
+                  constraints: Literal["check", "fail", "outcome"] = "check") -> Problem:
     """The dRICH design problem.
 
     Args:
@@ -27,9 +27,12 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
         seed: common random numbers: the same tracks and photons for every design.
         objectives: names from ``drich.OBJECTIVES`` (default: AID2E's three).
         aerogel_index: also optimize the aerogel refractive index.
-        constraints: ``"fail"``: an overlapping design fails fast, naming the constraint (AID2E's
-            policy); ``"outcome"``: its margins become outcome constraints ``margin_<name> >= 0``,
-            so the optimizer can model the feasible region.
+        constraints: ``"check"``: the overlap proxies are the space's design check (about
+            1 ms), so optimizers propose only designs that pass them and no trial is spent on
+            an overlapping geometry; ``"fail"``: designs are not checked before they run and an
+            overlapping one fails fast, naming the constraint (AID2E's policy); ``"outcome"``:
+            the margins become outcome constraints ``margin_<name> >= 0`` that the optimizer
+            models. An overlapping design still fails fast in ``check`` mode if one is run.
     """
     from detopt.problems import drich
 
@@ -38,12 +41,13 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
     if unknown:
         raise ConfigError(f"unknown dRICH objective {unknown[0]!r}.", field="problem.options.objectives",
                           fix=f"use some of: {', '.join(drich.OBJECTIVES)}")
-    if constraints not in ("fail", "outcome"):
-        raise ConfigError(f"constraints must be 'fail' or 'outcome', got {constraints!r}.",
-                          field="problem.options.constraints", fix="pick one of the two")
+    if constraints not in ("check", "fail", "outcome"):
+        raise ConfigError(f"constraints must be 'check', 'fail' or 'outcome', got {constraints!r}.",
+                          field="problem.options.constraints", fix="pick one of the three")
     specs = list(drich.PARAMETERS) + (list(drich.OPTIONAL_PARAMETERS) if aerogel_index else [])
     space = Space([FloatParameter(p["name"], p["low"], p["high"], unit=p["unit"],
-                                  description=p["description"]) for p in specs])
+                                  description=p["description"]) for p in specs],
+                  check="detopt.problems.drich:design_check" if constraints == "check" else None)
     objective_set = ObjectiveSet(
         [Objective(n, drich.OBJECTIVES[n]["direction"], drich.OBJECTIVES[n]["threshold"],
                    drich.OBJECTIVES[n]["description"]) for n in names],
@@ -51,7 +55,8 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
     return Problem(
         name="drich", space=space, objectives=objective_set, evaluate="detopt.problems.drich:evaluate",
         evaluate_options={"preset": preset, "tracks_per_point": tracks_per_point, "seed": seed,
-                          "objectives": names, "constraints": constraints},
+                          "objectives": names,
+                          "constraints": "fail" if constraints == "check" else constraints},
         description=f"ePIC dRICH fast simulation ({preset}, {tracks_per_point} tracks per point): "
                     f"{', '.join(names)}")
 

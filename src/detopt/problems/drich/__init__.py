@@ -14,7 +14,7 @@ Public API::
     drich.draw_design(params, "design.png")
 """
 
-from .constraints import CONSTRAINTS, constraint_margins, patch_area_m2
+from .constraints import CONSTRAINTS, constraint_margins, design_check, patch_area_m2
 from .diagnostics import error_budget, momentum_reach, scan_report
 from .model import DEFAULT_OBJECTIVES, OBJECTIVES, POINTS, evaluate
 from .parameters import NOMINAL, OPTIONAL_PARAMETERS, PARAMETERS
@@ -23,6 +23,6 @@ from .presets import PRESETS, Effects, Preset, get_preset
 
 __all__ = [
     "CONSTRAINTS", "DEFAULT_OBJECTIVES", "Effects", "NOMINAL", "OBJECTIVES", "OPTIONAL_PARAMETERS",
-    "PARAMETERS", "POINTS", "PRESETS", "Preset", "constraint_margins", "draw_design",
+    "PARAMETERS", "POINTS", "PRESETS", "Preset", "constraint_margins", "design_check", "draw_design",
     "error_budget", "evaluate", "get_preset", "momentum_reach", "patch_area_m2", "scan_report",
 ]

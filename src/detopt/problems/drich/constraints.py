@@ -135,6 +135,17 @@ def constraint_margins(params: Mapping[str, float] | None = None) -> dict[str, f
     }
 
 
+def design_check(params: Mapping[str, float] | None = None) -> str | None:
+    """detopt design check: ``None`` for a design that passes every overlap proxy, else the
+    most violated constraint with its margin (about a millisecond; see
+    :attr:`detopt.space.Space.check`)."""
+    margins = constraint_margins(params)
+    worst = min(margins, key=margins.__getitem__)
+    if margins[worst] >= 0:
+        return None
+    return f"constraint '{worst}' violated (margin {margins[worst]:.2f} cm): {CONSTRAINTS[worst]}"
+
+
 def patch_area_m2(params: Mapping[str, float] | None = None) -> float:
     """Sensor patch area of one sector [m^2] (nominal ~0.64)."""
     return _patch_area(Design.from_params(params)) / 1e4
