@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # see docs/bench-mobo.md: 1 thread is faster here
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # see docs/benchmarks.md (threads): 1 is faster here
 
 import numpy as np  # noqa: E402
 

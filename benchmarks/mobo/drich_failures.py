@@ -13,8 +13,9 @@ initial design), the hypervolume of the completed trials (AID2E's thresholds as 
 point, minimization form) after every trial, and the optimizer time per trial.
 
     python benchmarks/mobo/drich_failures.py run --seed 7 --trials 70 --out /tmp/r.json
-    python benchmarks/mobo/drich_failures.py all --out benchmarks/results/mobo-drich/check
-    python benchmarks/mobo/drich_failures.py all --constraints fail --out benchmarks/results/mobo-drich/fail
+    python benchmarks/mobo/drich_failures.py all --out benchmarks/results/mobo-drich/mobo-check
+    python benchmarks/mobo/drich_failures.py all --constraints fail --out benchmarks/results/mobo-drich/mobo-fail
+    python benchmarks/mobo/drich_failures.py all --method nsga2 --out benchmarks/results/mobo-drich/nsga2-check
     python benchmarks/mobo/drich_failures.py table benchmarks/results/mobo-drich/*
 """
 

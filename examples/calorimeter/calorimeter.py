@@ -23,12 +23,24 @@ DENSITY = {"lead": 11.35, "tungsten": 19.3}  # g/cm^3
 PRICE_PER_KG = {"lead": 2.0, "tungsten": 40.0}
 
 
+ENVELOPE_MM = 400.0
+
+
+def fits_envelope(params: dict) -> str | None:
+    """The design check (``problem.check``): a cheap known constraint, tested before a design
+    is proposed. ``None`` when the stack fits the 40 cm envelope, else the reason."""
+    depth = params["n_layers"] * (params["absorber_mm"] + params["active_mm"])
+    return None if depth <= ENVELOPE_MM else f"stack {depth:.0f} mm deep, the envelope is 400 mm"
+
+
 def evaluate(params: dict, energy_gev: float = 10.0, events: int = 400, seed: int = 1) -> dict:
     absorber, active = params["absorber_mm"], params["active_mm"]
     layers, material = params["n_layers"], params["material"]
-    if layers * (absorber + active) > 400.0:
-        # detopt stores the reason and never retries an infeasible design
-        raise InfeasibleDesignError("depth", 400.0 - layers * (absorber + active), "deeper than the 40 cm envelope")
+    if fits_envelope(params) is not None:
+        # only reached when the check is not configured: the trial fails at once, with the
+        # reason stored, and is never retried
+        raise InfeasibleDesignError("depth", ENVELOPE_MM - layers * (absorber + active),
+                                    "deeper than the 40 cm envelope")
     x0 = RADIATION_LENGTH_MM[material]
     depth_x0 = layers * absorber / x0
     sampling_fraction = active / (active + 0.8 * absorber * (x0 / 5.6) ** -0.5)

@@ -164,9 +164,15 @@ def validate(config: Annotated[Path, typer.Argument(help="Study configuration (Y
         problem = check(cfg)
     except DetoptError as exc:
         _fail(exc)
+    check_text = ""
+    if problem.space.check is not None:
+        name = problem.space.check if isinstance(problem.space.check, str) else \
+            getattr(problem.space.check, "__name__", "a function")
+        check_text = f", design check {name}"
     out.print(f"[green]ok[/]: study {cfg.name!r}: {problem.space.dim} parameters, "
-              f"{len(problem.space.constraints)} linear constraints, {len(problem.objectives)} "
-              f"objectives, optimizer {cfg.optimizer.name}, runner {cfg.runner.kind}")
+              f"{len(problem.space.constraints)} linear constraints{check_text}, "
+              f"{len(problem.objectives)} objectives, optimizer {cfg.optimizer.name}, "
+              f"runner {cfg.runner.kind}")
 
 
 @app.command()
