@@ -65,7 +65,9 @@ def table_markdown(folder: Path) -> str:
             row.append(_fmt([r["peak_rss_mb"] for r in rs], 0))
             out.append("| " + " | ".join(row) + " |")
         if ax_n:
-            out.append(f"\nAx reached {ax_n} evaluations within its time cap.")
+            stopped = ax_n < 200
+            out.append(f"\nAx reached {ax_n} evaluations"
+                       + (" before its time cap stopped it." if stopped else "."))
         studies = [r for r in methods.get("mobo-study", [])]
         for s in studies:
             out.append(f"\nAsynchronous Study run (concurrency {s['concurrency']}): "

@@ -48,7 +48,7 @@ class MOBOOptions(OptimizerOptions):
                               "layers first) enter the baseline whose box decompositions "
                               "dominate its cost")
     mc_samples: int = Field(64, ge=8, description="quasi-Monte-Carlo samples of the acquisition")
-    nehvi_mc_samples: int = Field(32, ge=8, description="the same for qLogNEHVI, whose cost is "
+    nehvi_mc_samples: int = Field(16, ge=8, description="the same for qLogNEHVI, whose cost is "
                                                         "proportional to it")
     num_restarts: int = Field(2, ge=1, description="gradient restarts of the acquisition optimizer")
     raw_samples: int = Field(128, ge=8, description="random points scored to pick the restarts")
