@@ -42,7 +42,12 @@ from detopt.optimizers.mobo_acquisition import (
     optimize,
     perturbation_starts,
 )
-from detopt.optimizers.mobo_data import TrainingData, select_training_points, variances
+from detopt.optimizers.mobo_data import (
+    TrainingData,
+    pareto_ranks,
+    select_training_points,
+    variances,
+)
 from detopt.optimizers.mobo_model import DTYPE, FittedModel, fit_model
 from detopt.optimizers.mobo_options import MOBOOptions
 from detopt.optimizers.mobo_trust_region import TrustRegion
@@ -138,7 +143,7 @@ class MOBOOptimizer(Optimizer):
                                          max_iter_cold=self.options.fit_max_iter_cold,
                                          cold_every=self.options.cold_refit_every)
             self._data = data
-        except Exception:
+        except Exception:  # a failed fit must not break the study loop
             log.exception("mobo: fitting the model failed; proposing Sobol designs until the "
                           "next result")
             self._fitted, self._data = None, None
@@ -163,7 +168,7 @@ class MOBOOptimizer(Optimizer):
                                           max_iter=self.options.fit_max_iter,
                                           max_iter_cold=self.options.fit_max_iter_cold,
                                           cold_every=self.options.cold_refit_every)
-        except Exception:
+        except Exception:  # proposals go on without the failure model
             log.exception("mobo: fitting the failure model failed; proposals ignore failures "
                           "until the next result")
             self._success = None
@@ -336,17 +341,16 @@ class MOBOOptimizer(Optimizer):
         with torch.no_grad():
             values = acqf(torch.tensor(pool[ok], dtype=DTYPE).unsqueeze(-2))
         start = pool[ok][int(torch.argmax(values))]
+        params = self.space.decode(start)  # passes the check; the furthest passing point so far
         inside, outside = 0.0, 1.0  # fractions of the way from start to optimum
         for _ in range(12):
             mid = 0.5 * (inside + outside)
-            if self.space.is_feasible(self.space.decode(start + mid * (optimum - start))):
-                inside = mid
+            probe = self.space.decode(start + mid * (optimum - start))
+            if self.space.is_feasible(probe):
+                inside, params = mid, probe
             else:
                 outside = mid
-        params = self.space.decode(start + inside * (optimum - start))
-        if _key(params) in taken or not self.space.is_feasible(params):
-            return None
-        return params
+        return None if _key(params) in taken else params
 
     def _sobol_fallback(self, position: int, taken: set) -> dict[str, Any]:
         """A fresh Sobol design (e.g. a converged small discrete space)."""
@@ -401,8 +405,6 @@ def _inferred_reference(data: TrainingData, front_only: bool = False) -> np.ndar
     ``front_only``: the nadir of the non-dominated feasible results instead."""
     Y = data.Y[data.feasible] if np.any(data.feasible) else data.Y
     if front_only:
-        from detopt.optimizers.mobo_data import pareto_ranks
-
         Y = Y[pareto_ranks(Y, np.ones(len(Y), dtype=bool)) == 0]
     lo, hi = Y.min(axis=0), Y.max(axis=0)
     return hi + 0.1 * np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
