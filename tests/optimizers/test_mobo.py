@@ -361,8 +361,8 @@ def test_library_warnings_are_routed_to_the_debug_log(caplog):
     import logging
     import warnings
 
-    from detopt.optimizers.mobo_data import TrainingData, variances
-    from detopt.optimizers.mobo_model import fit_model
+    from detopt.optimizers.mobo.data import TrainingData, variances
+    from detopt.optimizers.mobo.model import fit_model
 
     space, objectives, evaluate = _two_objective_problem(2)
     trials = [Trial(index=i, params=p, status=TrialStatus.COMPLETED,
@@ -394,8 +394,8 @@ def test_cold_refit_escapes_a_stuck_warm_start():
     run and the one with the higher marginal likelihood is kept."""
     import torch
 
-    from detopt.optimizers.mobo_data import TrainingData
-    from detopt.optimizers.mobo_model import _log_likelihood, fit_model
+    from detopt.optimizers.mobo.data import TrainingData
+    from detopt.optimizers.mobo.model import _log_likelihood, fit_model
 
     rng = np.random.default_rng(0)
     X = rng.random((30, 3))

@@ -101,7 +101,7 @@ _REGISTRY: dict[str, str] = {
     "random": "detopt.optimizers.sobol:RandomOptimizer",
     "nsga2": "detopt.optimizers.nsga:NSGA2Optimizer",
     "nsga3": "detopt.optimizers.nsga:NSGA3Optimizer",
-    "mobo": "detopt.optimizers.mobo:MOBOOptimizer",
+    "mobo": "detopt.optimizers.mobo.optimizer:MOBOOptimizer",
 }
 
 

@@ -40,7 +40,7 @@ from botorch.models.model import Model
 from botorch.optim import optimize_acqf
 from botorch.sampling import SobolQMCNormalSampler
 
-from detopt.optimizers.mobo_model import DTYPE, FittedModel
+from detopt.optimizers.mobo.model import DTYPE, FittedModel
 
 
 def choose_acquisition(requested: str, n_objectives: int, nehvi_max_objectives: int) -> str:

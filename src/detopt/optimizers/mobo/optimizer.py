@@ -34,7 +34,7 @@ import torch
 
 from detopt.objectives import ObjectiveSet
 from detopt.optimizers.base import Optimizer
-from detopt.optimizers.mobo_acquisition import (
+from detopt.optimizers.mobo.acquisition import (
     AcquisitionSetup,
     chebyshev_center,
     choose_acquisition,
@@ -42,15 +42,15 @@ from detopt.optimizers.mobo_acquisition import (
     optimize,
     perturbation_starts,
 )
-from detopt.optimizers.mobo_data import (
+from detopt.optimizers.mobo.data import (
     TrainingData,
     pareto_ranks,
     select_training_points,
     variances,
 )
-from detopt.optimizers.mobo_model import DTYPE, FittedModel, fit_model
-from detopt.optimizers.mobo_options import MOBOOptions
-from detopt.optimizers.mobo_trust_region import TrustRegion
+from detopt.optimizers.mobo.model import DTYPE, FittedModel, fit_model
+from detopt.optimizers.mobo.options import MOBOOptions
+from detopt.optimizers.mobo.trust_region import TrustRegion
 from detopt.space import Space
 from detopt.trial import Trial, TrialStatus
 

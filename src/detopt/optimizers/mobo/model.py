@@ -27,7 +27,7 @@ from botorch.models import SingleTaskGP
 from botorch.models.transforms import Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
-from detopt.optimizers.mobo_data import TrainingData
+from detopt.optimizers.mobo.data import TrainingData
 
 DTYPE = torch.float64
 
