@@ -109,7 +109,7 @@ def bench_dask(address: str, n: int, m: int) -> dict[str, dict[str, float]]:
     variants = (("detopt", {}), ("detopt_publish_all", {"publish_after": 0.0}),
                 ("detopt_not_durable", {"durable": False}))
     for label, options in variants:
-        with DaskRunner(address, **options) as runner:
+        with DaskRunner(address=address, **options) as runner:
             ours = runner_pair(runner)
             throughput(ours[0], ours[1], 50)
             out[label] = measure(ours, n, m)
@@ -139,7 +139,7 @@ def bench_slurm(n: int, m: int, poll: float, workdir: Path) -> dict[str, dict[st
     python = sys.executable
     raw = (lambda: _raw_sbatch(workdir, python), lambda ids: _wait_gone(ids, poll),
            lambda: _wait_gone([_raw_sbatch(workdir, python)], poll))
-    with SlurmRunner(partition="debug", time="00:10:00", mem="500MB", poll_interval=poll,
+    with SlurmRunner(partition="debug", wallwalltime="00:10:00", memory="500MB", poll_interval=poll,
                      state_interval=max(1.0, poll), workdir=workdir / "detopt") as runner:
         ours = runner_pair(runner)
         for submit, gather, _ in (raw, ours):

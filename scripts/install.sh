@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create the repo's .venv (if missing) and install detopt editable with its test extras:
 #   pip install -c constraints.txt -e ".[test]"
+# and the example plugin package the tests use (tests/plugins/detopt-example-plugins).
 # Quick when nothing changed: a stamp in .venv records the hash of pyproject.toml + constraints.txt.
 # Set DETOPT_FORCE_INSTALL=1 to reinstall anyway.
 set -euo pipefail
@@ -16,7 +17,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[install] creating $VENV" >&2
   python3 -m venv "$VENV"
 fi
-want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+PLUGINS=tests/plugins/detopt-example-plugins
+want=$(cat pyproject.toml constraints.txt "$PLUGINS/pyproject.toml" | sha256sum | cut -d' ' -f1)
 if [ "${DETOPT_FORCE_INSTALL:-0}" != 1 ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
    && "$VENV/bin/python" -c 'import importlib.metadata as m; m.version("detopt")' 2> /dev/null; then
   exit 0   # already installed, nothing changed
@@ -28,6 +30,10 @@ rm -f "$STAMP"
 if ! "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[test]" > "$VENV/pip-install.log" 2>&1; then
   grep -v 'is ignored' "$VENV/pip-install.log" >&2 || true
   echo "[install] ERROR: pip install failed (full log: $VENV/pip-install.log)" >&2
+  exit 1
+fi
+if ! "$VENV/bin/python" -m pip install -q --no-deps -e "$PLUGINS" >> "$VENV/pip-install.log" 2>&1; then
+  echo "[install] ERROR: installing $PLUGINS failed (full log: $VENV/pip-install.log)" >&2
   exit 1
 fi
 grep -v 'is ignored' "$VENV/pip-install.log" >&2 || true

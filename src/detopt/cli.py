@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from detopt.errors import DetoptError
@@ -37,7 +38,7 @@ TargetArgument = Annotated[str, typer.Argument(help="The study's YAML file, or i
 
 
 def _fail(exc: DetoptError) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -66,7 +67,7 @@ def _run_and_report(study: Any, progress: bool, report: bool) -> None:
             out.print(f"report: {path}")
     finally:
         study.close()
-    if outcome.status == "interrupted":
+    if outcome.status.value == "interrupted":
         out.print("Interrupted; everything is stored. Continue with: "
                   f"[bold]detopt resume {study.storage.url} --study {study.name}[/]")
         raise typer.Exit(code=130)
@@ -86,7 +87,7 @@ def _report_dir(study: Any) -> Path:
 def _summary(study: Any, outcome: Any) -> None:
     counts = study.counts()
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("study", f"{study.name} ({outcome.status}: {outcome.stop_reason})")
+    table.add_row("study", escape(f"{study.name} ({outcome.status.value}: {outcome.stop_reason})"))
     table.add_row("trials", f"{counts['completed']} completed, {counts['failed']} failed, "
                             f"{counts['pending'] + counts['running']} unfinished")
     table.add_row("this run", f"{outcome.trials_finished} trials finished in {outcome.elapsed:.1f} s")
@@ -164,15 +165,12 @@ def validate(config: Annotated[Path, typer.Argument(help="Study configuration (Y
         problem = check(cfg)
     except DetoptError as exc:
         _fail(exc)
-    check_text = ""
-    if problem.space.check is not None:
-        name = problem.space.check if isinstance(problem.space.check, str) else \
-            getattr(problem.space.check, "__name__", "a function")
-        check_text = f", design check {name}"
-    out.print(f"[green]ok[/]: study {cfg.name!r}: {problem.space.dim} parameters, "
+    check_ref = problem.space.check_reference
+    check_text = f", design check {check_ref}" if check_ref else ""
+    out.print("[green]ok[/]: " + escape(f"study {cfg.name!r}: {problem.space.dim} parameters, "
               f"{len(problem.space.constraints)} linear constraints{check_text}, "
               f"{len(problem.objectives)} objectives, optimizer {cfg.optimizer.name}, "
-              f"runner {cfg.runner.kind}")
+              f"runner {cfg.runner.kind}"))
 
 
 @app.command()
@@ -207,10 +205,10 @@ def export(target: TargetArgument, study_name: StudyOption = None,
            ) -> None:
     """Export every trial (parameters, metrics with sems, status, timings, errors) as CSV."""
     from detopt.export import write_csv
-    from detopt.inspect import load_study_readonly
+    from detopt.launch import open_readonly
 
     try:
-        study = load_study_readonly(target, study_name)
+        study = open_readonly(target, study_name)
         frame = study.trials_dataframe()
         path = write_csv(frame, csv)
         study.storage.close()
@@ -224,11 +222,11 @@ def report(target: TargetArgument, study_name: StudyOption = None,
            output: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder.")] = None,
            ) -> None:
     """Write the HTML report (hypervolume curve, Pareto front, parameters, failures)."""
-    from detopt.inspect import load_study_readonly
+    from detopt.launch import open_readonly
     from detopt.report import write_report
 
     try:
-        study = load_study_readonly(target, study_name)
+        study = open_readonly(target, study_name)
         path = write_report(study, output or _report_dir(study))
         study.storage.close()
     except DetoptError as exc:
@@ -236,28 +234,68 @@ def report(target: TargetArgument, study_name: StudyOption = None,
     out.print(f"report: {path}")
 
 
+def _plain(text: str) -> str:
+    """Docstring text without reST/rich markup, for plain listings."""
+    import re
+
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)         # :class:`x` -> x
+    text = re.sub(r"\[/?[a-z ]*\]", "", text)                # [bold] ... [/]
+    return text.replace("``", "").replace("`", "")
+
+
+def _list_plugins(kind: str, with_options: bool) -> None:
+    """Plain text (no markup): name, package, and optionally each option with its default."""
+    from detopt import plugins
+
+    for name, info in sorted(plugins.installed(kind).items()):  # type: ignore[arg-type]
+        line = f"{info.name}  ({info.package} {info.version})"
+        if not with_options:
+            typer.echo(line)
+            continue
+        try:
+            obj = plugins.load(kind, name)  # type: ignore[arg-type]
+        except DetoptError as exc:
+            typer.echo(f"{line}: cannot be loaded: {exc}")
+            continue
+        doc = _plain(" ".join((obj.__doc__ or "").strip().split("\n\n")[0].split()))
+        typer.echo(f"{line}: {doc}" if doc else line)
+        for option, default, description in plugins.option_rows(obj.Options):
+            typer.echo(f"    {option} = {default}" + (f"  {_plain(description)}" if description else ""))
+
+
+@app.command()
+def plugins(
+    kind: Annotated[Optional[str], typer.Argument(help="optimizer, runner or problem (default: all).")] = None,
+    options: Annotated[bool, typer.Option("--options/--no-options", help="List each plugin's options.")] = False,
+) -> None:
+    """List the installed plugins (optimizers, runners, problems) and the package of each."""
+    from detopt.plugins import GROUPS
+
+    kinds = list(GROUPS) if kind is None else [kind.rstrip("s")]
+    for k in kinds:
+        if k not in GROUPS:
+            _fail(DetoptError(f"unknown plugin kind {kind!r}.", field="KIND",
+                              fix="use optimizer, runner or problem"))
+        typer.echo(f"{k}s (entry points '{GROUPS[k]}'):")
+        _list_plugins(k, options)
+
+
 @app.command()
 def problems() -> None:
-    """List the built-in problems."""
-    from detopt.problems.registry import available_problems
-
-    for name in available_problems():
-        out.print(name)
+    """List the installed problems (built-in and plugins) and their options."""
+    _list_plugins("problem", with_options=True)
 
 
 @app.command()
 def optimizers() -> None:
-    """List the optimizers and their options."""
-    from detopt.optimizers.base import available_optimizers, optimizer_class
+    """List the installed optimizers and their options."""
+    _list_plugins("optimizer", with_options=True)
 
-    for name in available_optimizers():
-        cls = optimizer_class(name)
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        out.print(f"[bold]{name}[/]: {doc}")
-        for field, info in cls.Options.model_fields.items():
-            default = info.default if info.default is not None else "auto"
-            desc = f" — {info.description}" if info.description else ""
-            out.print(f"    {field} = {default}{desc}", highlight=False)
+
+@app.command()
+def runners() -> None:
+    """List the installed runners and their options."""
+    _list_plugins("runner", with_options=True)
 
 
 @drich_app.command("show")

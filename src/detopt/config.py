@@ -1,7 +1,11 @@
-"""The YAML study configuration: schema (pydantic), loading, and turning it into a Study.
+"""The YAML study configuration: schema (pydantic), loading, and assembling its parts.
 
 A configuration is stored with its study, so ``detopt resume`` can rebuild the problem, the
 optimizer and the runner without the original file. Paths in a file are relative to the file.
+The schema reuses the objects it describes (parameters, resources, study settings, each
+plugin's options), so every field and default is written once; :func:`assemble` is the one
+place that turns a configuration into a problem, settings and an optimizer, for ``validate``
+and ``run`` alike.
 
 Minimal example::
 
@@ -17,89 +21,69 @@ Minimal example::
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
+import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from detopt.errors import ConfigError, DetoptError
 from detopt.objectives import Objective, ObjectiveSet
 from detopt.problem import Problem
+from detopt.settings import StudySettings
 from detopt.space import ChoiceParameter, FixedParameter, FloatParameter, IntParameter, Space
 from detopt.task import Resources
-from detopt.units import parse_duration
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid")
 
 
-class ParameterConfig(_Strict):
-    """One design parameter."""
+def _default_type(value: Any) -> Any:
+    if isinstance(value, Mapping) and "type" not in value:
+        return {**value, "type": "float"}
+    return value
 
-    name: str
-    type: Literal["float", "int", "choice", "fixed"] = "float"
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    values: list[Any] | None = None
-    ordered: bool | None = None
-    value: Any = None
-    unit: str = ""
-    description: str = ""
 
-    @model_validator(mode="after")
-    def _fields_match_type(self) -> ParameterConfig:
-        if self.type in ("float", "int"):
-            if self.low is None or self.high is None:
-                raise ValueError(f"a {self.type} parameter needs 'low' and 'high'")
-            if self.type == "int" and (self.low != int(self.low) or self.high != int(self.high)):
-                raise ValueError("an int parameter needs whole-number bounds")
-        if self.type == "choice" and not self.values:
-            raise ValueError("a choice parameter needs 'values'")
-        if self.type == "fixed" and self.value is None:
-            raise ValueError("a fixed parameter needs 'value'")
-        return self
-
-    def build(self) -> Any:
-        if self.type == "float":
-            return FloatParameter(self.name, float(self.low), float(self.high), self.log,  # type: ignore[arg-type]
-                                  self.unit, self.description)
-        if self.type == "int":
-            return IntParameter(self.name, int(self.low), int(self.high), self.log,  # type: ignore[arg-type]
-                                self.unit, self.description)
-        if self.type == "choice":
-            return ChoiceParameter(self.name, tuple(self.values or ()), self.ordered, self.description)
-        return FixedParameter(self.name, self.value, self.description)
+#: one entry of ``problem.parameters``: the parameter classes themselves, told apart by ``type``
+ParameterSpec = Annotated[
+    Annotated[Union[FloatParameter, IntParameter, ChoiceParameter, FixedParameter],
+              Field(discriminator="type")],
+    BeforeValidator(_default_type)]
 
 
 class ObjectiveConfig(_Strict):
+    """An objective of a custom problem, or an override of a built-in one's (unset fields keep
+    the built-in value)."""
+
     name: str
     direction: Literal["minimize", "maximize"] | None = None  # custom problems: minimize
     threshold: float | None = None
-    description: str = ""
-
-
-class ResourcesConfig(_Strict):
-    cores: int = Field(1, ge=1)
-    memory: str | int | None = None
-    walltime: str | float | None = None
-    gpus: int = Field(0, ge=0)
-    env: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    unit: str | None = None
 
 
 class ProblemConfig(_Strict):
-    """Either a built-in problem (``builtin`` + ``options``) or a custom one."""
+    """Either a built-in (plugin) problem (``builtin`` + ``options``) or a custom one."""
 
     builtin: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
     evaluate: str | None = Field(None, description="'module:function' of the evaluation")
     evaluate_options: dict[str, Any] = Field(default_factory=dict)
-    parameters: list[ParameterConfig] = Field(default_factory=list)
+    parameters: list[ParameterSpec] = Field(default_factory=list)
     constraints: list[str] = Field(default_factory=list)
     check: str | None = Field(None, description=(
         "'module:function' of a cheap design check (e.g. an overlap test): called with a "
@@ -107,7 +91,7 @@ class ProblemConfig(_Strict):
         "not; optimizers propose only designs that pass it"))
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
     outcome_constraints: list[str] = Field(default_factory=list)
-    resources: ResourcesConfig | None = None
+    resources: Resources | None = None
 
     @model_validator(mode="after")
     def _builtin_or_custom(self) -> ProblemConfig:
@@ -120,36 +104,18 @@ class ProblemConfig(_Strict):
 
 class OptimizerConfig(_Strict):
     name: str = "sobol"
-    seed: int = 0
+    seed: NonNegativeInt = 0
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunnerConfig(BaseModel):
-    """``kind`` plus the runner's own options (checked by the runner)."""
+    """``kind`` plus the runner's own options (validated by the runner's ``Options``)."""
 
     model_config = ConfigDict(extra="allow")
     kind: str = "local"
 
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
-
-
-class StudyLoopConfig(_Strict):
-    max_trials: int | None = Field(None, ge=1)
-    concurrency: int | None = Field(None, ge=1)
-    max_wall_time: str | float | None = None
-    target_normalized_hv: float | None = Field(None, gt=0)
-    target_hv: float | None = None
-    stall_trials: int | None = Field(None, ge=1)
-    stall_tolerance: float = Field(1e-6, ge=0)
-    max_retries: int = Field(0, ge=0)
-    on_failure: Literal["fail", "penalty"] = "fail"
-    penalty: dict[str, float] | None = None
-    max_failed_trials: int | None = Field(None, ge=1)
-    prefetch: bool = True
-    reference_point: list[float] | None = None
-    initial_designs: list[dict[str, Any]] = Field(default_factory=list, description=(
-        "designs evaluated first, e.g. the current baseline; missing parameters are an error"))
 
 
 class ReportConfig(_Strict):
@@ -164,7 +130,7 @@ class StudyConfig(_Strict):
     problem: ProblemConfig
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
-    study: StudyLoopConfig = Field(default_factory=StudyLoopConfig)
+    study: StudySettings = Field(default_factory=StudySettings)
     report: ReportConfig = Field(default_factory=ReportConfig)
     base_dir: str | None = Field(None, description="folder that relative paths start from")
 
@@ -175,17 +141,23 @@ class StudyConfig(_Strict):
             raise ValueError("use letters, digits, '-', '_' and '.' only")
         return v
 
+    @property
+    def search_path(self) -> tuple[str, ...]:
+        """Folders the user's own modules (evaluation, design check) are imported from."""
+        return (self.base_dir,) if self.base_dir else ()
+
 
 # --------------------------------------------------------------------------- loading
 def _pydantic_error(exc: ValidationError, prefix: str = "") -> ConfigError:
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"] if p != "__root__")
+    loc = [p for p in err["loc"] if p not in ("__root__", "float", "int", "choice", "fixed")]
+    where = ".".join(str(p) for p in loc)
     where = f"{prefix}{where}" if where else (prefix.rstrip(".") or "config")
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         return ConfigError("unknown field.", field=where, fix="check the spelling against "
                            "docs/configuration.md (or run 'detopt validate')")
-    if err["type"] == "missing":
+    if err["type"] in ("missing", "missing_argument"):
         return ConfigError("this field is required.", field=where, fix="add it")
     return ConfigError(f"{message}.", field=where, fix="see docs/configuration.md")
 
@@ -222,35 +194,41 @@ def load_config(path: str | Path) -> StudyConfig:
 
 # --------------------------------------------------------------------------- building
 def build_problem(config: StudyConfig) -> Problem:
-    """The :class:`Problem` a configuration describes."""
+    """The :class:`Problem` a configuration describes (the user's modules are imported from
+    the config's folder, without changing ``sys.path``)."""
     from detopt.problems.registry import build_problem as builtin
+    from detopt.task import Task, lookup, resolve
 
     p = config.problem
-    if config.base_dir and config.base_dir not in sys.path:
-        sys.path.insert(0, config.base_dir)  # custom evaluation modules next to the config
     if p.builtin is not None:
         problem = builtin(p.builtin, p.options)
         problem.objectives = _customized_objectives(problem.objectives, p)
         if p.resources is not None:
-            problem.resources = _resources(p.resources)
+            problem.resources = p.resources
         if p.evaluate_options:
             problem.evaluate_options = {**problem.evaluate_options, **p.evaluate_options}
         return problem
     assert p.evaluate is not None
-    space = _wrap("problem", lambda: Space([q.build() for q in p.parameters], p.constraints,
-                                           check=p.check))
+    check = None
+    if p.check is not None:
+        check = _wrap("problem.check", lambda: resolve(p.check, config.search_path))
+    space = _wrap("problem", lambda: Space(list(p.parameters), p.constraints, check=check))
+    space.check_reference = p.check
     objectives = _wrap("problem", lambda: ObjectiveSet(
-        [Objective(o.name, o.direction or "minimize", o.threshold, o.description)
-         for o in p.objectives],
+        [Objective(o.name, o.direction or "minimize", o.threshold, o.description or "",
+                   o.unit or "") for o in p.objectives],
         p.outcome_constraints))
+    function = _wrap("problem", lambda: lookup(p.evaluate, config.search_path))  # import now
+    task = function if isinstance(function, Task) else None
     return Problem(name=p.name or config.name, space=space, objectives=objectives,
                    evaluate=p.evaluate, evaluate_options=p.evaluate_options,
-                   resources=_resources(p.resources) if p.resources else Resources())
+                   resources=p.resources or (task.resources if task else Resources()),
+                   retries=task.retries if task else None, search_path=config.search_path)
 
 
 def _customized_objectives(built_in: ObjectiveSet, p: ProblemConfig) -> ObjectiveSet:
-    """A built-in problem's objectives with the config's per-name overrides (direction,
-    threshold) and extra outcome constraints."""
+    """A built-in problem's objectives with the config's per-name overrides and extra outcome
+    constraints."""
     known = {o.name: o for o in built_in}
     for i, o in enumerate(p.objectives):
         if o.name not in known:
@@ -259,7 +237,8 @@ def _customized_objectives(built_in: ObjectiveSet, p: ProblemConfig) -> Objectiv
         base = known[o.name]
         known[o.name] = Objective(o.name, o.direction or base.direction,
                                   o.threshold if o.threshold is not None else base.threshold,
-                                  base.description)
+                                  o.description if o.description is not None else base.description,
+                                  o.unit if o.unit is not None else base.unit)
     return ObjectiveSet(list(known.values()),
                         list(built_in.outcome_constraints) + list(p.outcome_constraints))
 
@@ -269,14 +248,11 @@ def _wrap(prefix: str, build: Any) -> Any:
     try:
         return build()
     except ConfigError as exc:
-        if exc.field and not exc.field.startswith(prefix):
+        if exc.field and not exc.field.startswith(prefix.split(".")[0]):
             exc = ConfigError(exc.message, field=f"{prefix}.{exc.field}", fix=exc.fix)
+        elif not exc.field:
+            exc = ConfigError(exc.message, field=prefix, fix=exc.fix)
         raise exc from None
-
-
-def _resources(r: ResourcesConfig) -> Resources:
-    return Resources.from_user(cores=r.cores, memory=r.memory, walltime=r.walltime, gpus=r.gpus,
-                               env=r.env)
 
 
 def storage_target(config: StudyConfig) -> str:
@@ -286,37 +262,49 @@ def storage_target(config: StudyConfig) -> str:
     return storage_url(config.storage or f"runs/{config.name}.db", base_dir=config.base_dir)
 
 
-def study_settings(config: StudyConfig) -> Any:
-    from detopt.settings import StudySettings
-
-    s = config.study
-    return StudySettings(
-        max_trials=s.max_trials, concurrency=s.concurrency,
-        max_wall_time=parse_duration(s.max_wall_time, field="study.max_wall_time"),
-        target_normalized_hv=s.target_normalized_hv, target_hv=s.target_hv,
-        stall_trials=s.stall_trials, stall_tolerance=s.stall_tolerance, max_retries=s.max_retries,
-        on_failure=s.on_failure, penalty=s.penalty, max_failed_trials=s.max_failed_trials,
-        prefetch=s.prefetch, reference_point=s.reference_point)
+def study_settings(config: StudyConfig) -> StudySettings:
+    return config.study.model_copy(deep=True)
 
 
-def validate(config: StudyConfig) -> Problem:
-    """Check everything that can be checked without running: problem, optimizer, settings."""
+@dataclass
+class Assembly:
+    """The parts of a study a configuration describes (everything but storage and runner)."""
+
+    problem: Problem
+    settings: StudySettings
+    reference_point: np.ndarray | None
+    optimizer: Any            # detopt.optimizers.base.Optimizer
+    runner_options: Any       # the runner's validated Options
+
+
+def assemble(config: StudyConfig) -> Assembly:
+    """Build and check everything a run needs, without starting anything: the problem (its
+    evaluation imported), the settings, the optimizer (with the study's reference point) and
+    the runner's options. ``detopt validate`` and ``detopt run`` both go through here."""
     from detopt.optimizers.base import make_optimizer
-    from detopt.runners import runner_class
+    from detopt.runners import runner_options
     from detopt.task import resolve
 
     problem = build_problem(config)
-    resolve(problem.function)
-    make_optimizer(config.optimizer.name, problem.space, problem.objectives,
-                   seed=config.optimizer.seed, options=config.optimizer.options)
-    runner_class(config.runner.kind)
+    if problem.evaluation is None and config.problem.builtin is not None:
+        resolve(problem.function, problem.search_path)  # unimportable: a config error now
     settings = study_settings(config)
     settings.check(problem)
-    problem.objectives.reference_point(settings.reference_point)
-    for i, design in enumerate(config.study.initial_designs):
+    reference = _wrap("study.reference_point",
+                      lambda: problem.objectives.reference_point(settings.reference_point))
+    optimizer = make_optimizer(config.optimizer.name, problem.space, problem.objectives,
+                               seed=config.optimizer.seed, options=config.optimizer.options,
+                               reference_point=reference)
+    options = runner_options(config.runner.kind, config.runner.options())
+    for i, design in enumerate(settings.initial_designs):
         problem.space.validate_design(design, field_prefix=f"study.initial_designs[{i}]")
-    return problem
+    return Assembly(problem, settings, reference, optimizer, options)
 
 
-__all__ = ["DetoptError", "StudyConfig", "build_problem", "load_config", "parse_config",
-           "storage_target", "study_settings", "validate"]
+def validate(config: StudyConfig) -> Problem:
+    """Check everything that can be checked without running; returns the problem."""
+    return assemble(config).problem
+
+
+__all__ = ["Assembly", "DetoptError", "StudyConfig", "assemble", "build_problem", "load_config",
+           "parse_config", "storage_target", "study_settings", "validate"]

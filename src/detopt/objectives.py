@@ -29,12 +29,15 @@ class Objective:
         direction: ``"minimize"`` or ``"maximize"``.
         threshold: the worst acceptable value; it becomes this objective's coordinate of the
             hypervolume reference point.
+        description: one line for reports.
+        unit: the metric's unit (e.g. ``"mrad"``), shown in reports and tables.
     """
 
     name: str
     direction: Direction = "minimize"
     threshold: float | None = None
     description: str = ""
+    unit: str = ""
 
     def __post_init__(self) -> None:
         if self.direction not in ("minimize", "maximize"):

@@ -13,9 +13,11 @@ import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import numpy as np
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass as validated_dataclass
 from scipy.optimize import linprog
 from scipy.stats import qmc
 
@@ -23,7 +25,12 @@ from detopt.errors import ConfigError, DetoptError
 from detopt.expressions import LinearInequality, parse_inequality
 
 
-@dataclass(frozen=True)
+#: the parameter classes are also the config schema (``problem.parameters`` entries): one
+#: definition of every field and default, validated the same way from YAML and from Python
+_SCHEMA = ConfigDict(extra="forbid")
+
+
+@validated_dataclass(frozen=True, config=_SCHEMA)
 class FloatParameter:
     """A continuous parameter in ``[low, high]``, optionally sampled on a log scale."""
 
@@ -33,11 +40,12 @@ class FloatParameter:
     log: bool = False
     unit: str = ""
     description: str = ""
+    type: Literal["float"] = "float"
 
     kind = "float"
 
 
-@dataclass(frozen=True)
+@validated_dataclass(frozen=True, config=_SCHEMA)
 class IntParameter:
     """An integer parameter in ``[low, high]`` (both inclusive), optionally on a log scale."""
 
@@ -47,11 +55,12 @@ class IntParameter:
     log: bool = False
     unit: str = ""
     description: str = ""
+    type: Literal["int"] = "int"
 
     kind = "int"
 
 
-@dataclass(frozen=True)
+@validated_dataclass(frozen=True, config=_SCHEMA)
 class ChoiceParameter:
     """One of a list of values (numbers or strings).
 
@@ -64,6 +73,8 @@ class ChoiceParameter:
     values: tuple[Any, ...]
     ordered: bool | None = None
     description: str = ""
+    unit: str = ""
+    type: Literal["choice"] = "choice"
 
     kind = "choice"
 
@@ -74,13 +85,15 @@ class ChoiceParameter:
         return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
 
 
-@dataclass(frozen=True)
+@validated_dataclass(frozen=True, config=_SCHEMA)
 class FixedParameter:
     """A parameter held at one value; passed to the evaluation but never optimized."""
 
     name: str
     value: Any
     description: str = ""
+    unit: str = ""
+    type: Literal["fixed"] = "fixed"
 
     kind = "fixed"
 
@@ -160,6 +173,10 @@ class Space:
         if self.constraints:
             self._check_feasible_region()
         self._check_fn: Callable[[Mapping[str, Any]], str | None] | None = None
+        #: the design check as text (``"module:function"``), for listings and reports
+        self.check_reference: str | None = self.check if isinstance(self.check, str) else (
+            None if self.check is None else
+            f"{getattr(self.check, '__module__', '?')}:{getattr(self.check, '__qualname__', '?')}")
         if self.check is not None:
             self._check_fn = self._resolve_check(self.check)
 

@@ -18,49 +18,72 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
+import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
+
 from detopt.errors import ConfigError, DetoptError, RemoteTaskError, TrialError
-from detopt.units import parse_duration, parse_memory_mb
+from detopt.units import Duration, MemoryMB
 
 if TYPE_CHECKING:
     from detopt.runners.base import Runner
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What one call needs from the place it runs.
+class Resources(BaseModel):
+    """What one call needs from the place it runs (the same fields in YAML and in Python).
 
     Attributes:
         cores: CPU cores.
-        memory_mb: memory in MB (``None``: the backend's default).
-        walltime: seconds before the call is stopped (``None``: no limit).
+        memory_mb: memory in MB (``None``: the backend's default); written ``memory: 4GB``.
+        walltime: seconds before the call is stopped (``None``: no limit); ``"2h"`` works.
         gpus: GPUs (SLURM ``--gres=gpu:N``).
         env: environment variables set for the call.
     """
 
-    cores: int = 1
-    memory_mb: int | None = None
-    walltime: float | None = None
-    gpus: int = 0
-    env: Mapping[str, str] = field(default_factory=dict)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    cores: PositiveInt = 1
+    memory_mb: MemoryMB | None = Field(None, alias="memory")
+    walltime: Duration | None = None
+    gpus: NonNegativeInt = 0
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_as_text(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
 
     @classmethod
-    def from_user(cls, *, cores: int = 1, memory: str | int | None = None,
-                  walltime: str | float | None = None, gpus: int = 0,
-                  env: Mapping[str, Any] | None = None) -> Resources:
-        if not isinstance(cores, int) or cores < 1:
-            raise ConfigError(f"cores must be a positive integer, got {cores!r}.", field="cores",
-                              fix="give e.g. cores=1")
-        return cls(cores=cores, memory_mb=parse_memory_mb(memory), walltime=parse_duration(
-            walltime, field="walltime"), gpus=gpus, env={str(k): str(v) for k, v in (env or {}).items()})
+    def from_user(cls, **fields: Any) -> Resources:
+        """Resources from user input (``memory="4GB"``, ``walltime="2h"``); bad values are a
+        :class:`ConfigError` naming the field."""
+        try:
+            return cls.model_validate({k: v for k, v in fields.items() if v is not None})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "resources"
+            raise ConfigError(f"{str(err['msg']).removeprefix('Value error, ')}.", field=where,
+                              fix="e.g. cores=2, memory='4GB', walltime='2h'") from None
 
 
 def function_reference(fn: Callable[..., Any]) -> str:
@@ -77,24 +100,59 @@ def function_reference(fn: Callable[..., Any]) -> str:
     return f"{module}:{qualname}"
 
 
-def resolve(reference: str) -> Callable[..., Any]:
-    """Import ``"package.module:function"`` and return the plain function."""
-    module_name, sep, qualname = reference.partition(":")
-    if not sep or not module_name or not qualname:
+_IMPORT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _folders_first(search_path: Sequence[str]) -> Iterator[None]:
+    """``search_path`` at the front of ``sys.path`` for the duration of one import only, so
+    a user's module (and the siblings it imports) loads from its own folder without changing
+    the interpreter for everything else."""
+    if not search_path:
+        yield
+        return
+    with _IMPORT_LOCK:
+        added = [p for p in search_path if p not in sys.path]
+        sys.path[:0] = added
+        try:
+            yield
+        finally:
+            for p in added:
+                with contextlib.suppress(ValueError):
+                    sys.path.remove(p)
+
+
+def resolve(reference: str, search_path: Sequence[str] = ()) -> Callable[..., Any]:
+    """Import ``"package.module:function"`` and return the plain function.
+
+    Args:
+        search_path: folders searched first for the module (e.g. the config file's folder).
+    """
+    obj = lookup(reference, search_path)
+    return obj.fn if isinstance(obj, Task) else obj
+
+
+def lookup(reference: str, search_path: Sequence[str] = ()) -> Any:
+    """Import ``"package.module:function"`` and return what it names: a function or a
+    :class:`Task` (whose resources and retries a study uses)."""
+    module_name, sep, qualname = str(reference).partition(":")
+    if not sep or not module_name or not qualname or module_name.startswith(".") \
+            or not all(part.isidentifier() for part in module_name.split(".")) \
+            or not all(part.isidentifier() for part in qualname.split(".")):
         raise ConfigError(f"{reference!r} is not a 'module:function' reference.", field="evaluate",
                           fix="write e.g. 'mypackage.simulation:evaluate'")
     try:
-        obj: Any = importlib.import_module(module_name)
+        with _folders_first(search_path):
+            obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"cannot import module {module_name!r} ({exc}).", field="evaluate",
-                          fix="install the package or add its folder to PYTHONPATH") from None
+                          fix="install the package, or put the module next to the config file"
+                          ) from None
     for part in qualname.split("."):
         if not hasattr(obj, part):
             raise ConfigError(f"module {module_name!r} has no {qualname!r}.", field="evaluate",
                               fix="check the function name")
         obj = getattr(obj, part)
-    if isinstance(obj, Task):
-        obj = obj.fn
     if not callable(obj):
         raise ConfigError(f"{reference!r} is not callable.", field="evaluate", fix="name a function")
     return obj
@@ -108,9 +166,10 @@ class TaskCall:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
     label: str = ""
+    path: tuple[str, ...] = ()  # folders the function's module is imported from first
 
     def with_resources(self, **changes: Any) -> TaskCall:
-        return replace(self, resources=replace(self.resources, **changes))
+        return replace(self, resources=self.resources.model_copy(update=changes))
 
 
 def execute(call: TaskCall) -> Any:
@@ -123,7 +182,7 @@ def execute(call: TaskCall) -> Any:
     saved = {k: os.environ.get(k) for k in call.resources.env}
     os.environ.update(call.resources.env)
     try:
-        return resolve(call.function)(**call.kwargs)
+        return resolve(call.function, call.path)(**call.kwargs)
     except BaseException as exc:  # noqa: BLE001 - everything must travel back as data
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -216,7 +275,8 @@ def task(fn: Callable[..., Any] | None = None, *, cores: int = 1, memory: str | 
         retries: how often a failed call is resubmitted by ``submit``/``map``.
         env: environment variables set while the call runs.
     """
-    resources = Resources.from_user(cores=cores, memory=memory, walltime=walltime, gpus=gpus, env=env)
+    resources = Resources.from_user(cores=cores, memory=memory, walltime=walltime, gpus=gpus,
+                                    env=env)
 
     def wrap(f: Callable[..., Any]) -> Task:
         return Task(f, resources, retries)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,45 @@ class TrialStatus(StrEnum):
         return self in (TrialStatus.COMPLETED, TrialStatus.FAILED)
 
 
+class _Outcome:
+    """Accessors shared by :class:`Trial` and its immutable :class:`TrialView`."""
+
+    metrics: Mapping[str, MetricValue]
+    started_at: float | None
+    finished_at: float | None
+
+    def value(self, metric: str) -> float:
+        """The mean of ``metric``."""
+        return self.metrics[metric][0]
+
+    def values(self, metrics: Sequence[str]) -> np.ndarray:
+        return np.array([self.metrics[m][0] for m in metrics], dtype=float)
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True)
+class TrialView(_Outcome):
+    """An immutable snapshot of a trial: what optimizers receive (they run on their own thread
+    while the study keeps changing its live :class:`Trial` objects)."""
+
+    index: int
+    params: Mapping[str, Any]
+    status: TrialStatus
+    metrics: Mapping[str, MetricValue]
+    generator: str | None
+    penalized: bool
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+
+
 @dataclass
-class Trial:
+class Trial(_Outcome):
     """One design point and everything known about its evaluation.
 
     Attributes:
@@ -47,7 +85,10 @@ class Trial:
         traceback: full traceback text of the last failure, when there was one.
         attempts: how many times the evaluation was started.
         runner_handle: backend handle of the current attempt (job id, Dask key, ...).
-        generator: which optimizer proposed it (e.g. ``"sobol"``, ``"nsga2"``).
+        generator: what proposed it: ``"initial"`` (the config's initial designs), ``"manual"``
+            (:meth:`Study.enqueue`), ``"sobol"`` (a space-filling design, also an optimizer's
+            initial ones), ``"mobo"``, ``"nsga2"``, ... (the optimizer's own), ``"fallback"``
+            (a Sobol design used because the optimizer failed to propose).
         penalized: COMPLETED with penalty values after a failure (failure policy ``penalty``).
         logs: where the current attempt's output is kept (e.g. ``{"stdout": path}``), as
             reported by the runner.
@@ -68,18 +109,11 @@ class Trial:
     started_at: float | None = None
     finished_at: float | None = None
 
-    def value(self, metric: str) -> float:
-        """The mean of ``metric``."""
-        return self.metrics[metric][0]
-
-    def values(self, metrics: Sequence[str]) -> np.ndarray:
-        return np.array([self.metrics[m][0] for m in metrics], dtype=float)
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return self.finished_at - self.started_at
+    def snapshot(self) -> TrialView:
+        """An immutable copy of what an optimizer may know about this trial."""
+        return TrialView(self.index, MappingProxyType(dict(self.params)), self.status,
+                         MappingProxyType(dict(self.metrics)), self.generator, self.penalized,
+                         self.attempts, self.started_at, self.finished_at)
 
 
 def _as_number(value: Any, where: str) -> float:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 from detopt.errors import ConfigError
 
@@ -17,8 +21,9 @@ def parse_duration(value: str | float | int | None, *, field: str = "duration") 
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value <= 0:
-            raise ConfigError(f"must be positive, got {value}.", field=field, fix="give e.g. '2h' or 600")
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"must be a positive, finite number of seconds, got {value}.",
+                              field=field, fix="give e.g. '2h' or 600 (leave it out for no limit)")
         return float(value)
     text = str(value).strip()
     clock = re.fullmatch(r"(?:(\d+)-)?(\d+):(\d{1,2})(?::(\d{1,2}))?", text)
@@ -36,8 +41,9 @@ def parse_duration(value: str | float | int | None, *, field: str = "duration") 
                                   fix="write e.g. '90s', '30m', '1h30m' or '01:30:00'") from None
         else:
             total = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
-    if total <= 0:
-        raise ConfigError(f"must be positive, got {value!r}.", field=field, fix="give e.g. '2h'")
+    if not math.isfinite(total) or total <= 0:
+        raise ConfigError(f"must be a positive, finite duration, got {value!r}.", field=field,
+                          fix="give e.g. '2h' (leave it out for no limit)")
     return float(total)
 
 
@@ -54,7 +60,7 @@ def parse_memory_mb(value: str | float | int | None, *, field: str = "memory") -
                               fix="write e.g. '4GB' or '512MB'")
         number, unit = match.groups()
         mb = float(number) * _MEMORY_MB[(unit or "m")[0].lower()]
-    if mb <= 0:
+    if not math.isfinite(mb) or mb <= 0:
         raise ConfigError(f"must be positive, got {value!r}.", field=field, fix="give e.g. '4GB'")
     return max(1, int(round(mb)))
 
@@ -65,3 +71,19 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _as_value_error(parse):  # pydantic reports ValueErrors with the field's location
+    def validate(value):
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise ValueError(f"{exc.message.rstrip('.')}; {exc.fix}" if exc.fix else exc.message) \
+                from None
+    return validate
+
+
+#: a pydantic field type: seconds from ``90``, ``"90s"``, ``"1h30m"``, ``"01:30:00"`` (finite, > 0)
+Duration = Annotated[float, BeforeValidator(_as_value_error(parse_duration))]
+#: a pydantic field type: megabytes from ``4096``, ``"4GB"``, ``"512M"``
+MemoryMB = Annotated[int, BeforeValidator(_as_value_error(parse_memory_mb))]

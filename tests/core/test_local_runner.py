@@ -34,7 +34,7 @@ def test_exception_travels_back_with_its_traceback(runner):
 
 
 def test_timeout_and_crash_cost_only_their_call():
-    runner = LocalRunner(workers=2, timeout=1.0)
+    runner = LocalRunner(workers=2, walltime=1.0)
     try:
         slow = runner.submit(call("sleep", seconds=30))
         crash = runner.submit(call("crash", code=7))
@@ -97,10 +97,12 @@ def test_closing_stops_all_worker_processes():
 def test_runner_options_from_config_are_checked():
     from detopt.errors import ConfigError
 
-    runner = make_runner("local", {"workers": 1, "timeout": "2m"})
-    assert runner.slots == 1 and runner.timeout == 120.0
+    runner = make_runner("local", {"workers": 1, "walltime": "2m"})
+    assert runner.slots == 1 and runner.walltime == 120.0
     runner.close()
     with pytest.raises(ConfigError, match="runner.wokers"):
         make_runner("local", {"wokers": 2})
-    with pytest.raises(ConfigError, match="unknown runner kind"):
+    with pytest.raises(ConfigError, match="runner.timeout: the option 'timeout' is now called"):
+        make_runner("local", {"timeout": "2m"})
+    with pytest.raises(ConfigError, match="unknown runner"):
         make_runner("cloud")

@@ -112,7 +112,7 @@ def test_invalid_results_fail_without_retry(tmp_path, runner):
 
 
 def test_timeouts_and_crashes_are_retried_then_failed(tmp_path):
-    runner = LocalRunner(workers=2, timeout=0.5)
+    runner = LocalRunner(workers=2, walltime=0.5)
     try:
         study = make_study(f"sqlite:///{tmp_path}/t.db", synthetic_problem("sleep", seconds=20), runner,
                            max_trials=2, concurrency=2, max_retries=1)

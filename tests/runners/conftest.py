@@ -20,7 +20,7 @@ TIMEOUT_TEST = "test_a_job_over_its_time_limit_fails_with_the_timeout_error"
 @pytest.fixture(scope="session")
 def slurm_runner_session(slurm_env, tmp_path_factory) -> SlurmRunner:
     """One SLURM runner for the session's runner-level tests (fast polling, 10 min limit)."""
-    runner = SlurmRunner(partition="debug", time="00:10:00", poll_interval=0.25,
+    runner = SlurmRunner(partition="debug", walltime="00:10:00", poll_interval=0.25,
                          state_interval=1.0, workdir=tmp_path_factory.mktemp("slurm-jobs"))
     yield runner
     runner.close()

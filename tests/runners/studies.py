@@ -42,7 +42,7 @@ CUSTOM = {
 
 def slurm_runner(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     """The runner section for the test cluster (partition debug, fast polling)."""
-    return {"kind": "slurm", "partition": "debug", "time": "00:10:00", "mem": "500MB",
+    return {"kind": "slurm", "partition": "debug", "walltime": "00:10:00", "memory": "500MB",
             "workdir": str(tmp_path / "jobs"), "poll_interval": 0.25, "state_interval": 1.0,
             **extra}
 

@@ -32,7 +32,7 @@ def where(seconds: float = 0.0, x: float = 0.5, label: str = "t", **resources) -
 
 @pytest.fixture
 def runner(dask_address):
-    r = DaskRunner(dask_address)
+    r = DaskRunner(address=dask_address)
     yield r
     r.close()
 
@@ -73,7 +73,7 @@ def test_a_killed_driver_leaves_its_task_to_be_reattached(dask_address, tmp_path
         import sys, time
         from detopt.runners.dask import DaskRunner
         from detopt.task import Resources, TaskCall
-        r = DaskRunner(sys.argv[1], publish_after=0.5)
+        r = DaskRunner(address=sys.argv[1], publish_after=0.5)
         f = r.submit(TaskCall("runner_funcs:where", {"params": {"x": 0.5}, "seconds": 4},
                               Resources(), label="killed.t0.a1"))
         deadline = time.monotonic() + 30
@@ -93,7 +93,7 @@ def test_a_killed_driver_leaves_its_task_to_be_reattached(dask_address, tmp_path
         driver.communicate(timeout=30)
     assert handle.startswith("detopt-killed.t0.a1-")
     assert (published, done) == ("True", "False"), "published while it ran"
-    runner = DaskRunner(dask_address)
+    runner = DaskRunner(address=dask_address)
     try:
         assert runner.durable
         future = runner.reattach(handle)
@@ -113,7 +113,7 @@ def test_upload_makes_a_driver_side_module_importable_on_the_workers(dask_addres
     path = tmp_path / f"{module}.py"
     path.write_text("def evaluate(params):\n    return {'f1': params['x'] * 2, 'f2': 1.0}\n")
     call = TaskCall(f"{module}:evaluate", {"params": {"x": 2.0}}, label="upload")
-    plain = DaskRunner(dask_address)
+    plain = DaskRunner(address=dask_address)
     try:
         error = plain.submit(call).exception(timeout=60)
         assert isinstance(error, RemoteTaskError) and "cannot import module" in str(error)
@@ -126,8 +126,8 @@ def test_upload_makes_a_driver_side_module_importable_on_the_workers(dask_addres
 
 @pytest.mark.dask
 def test_closing_a_runner_leaves_a_cluster_it_did_not_start(dask_address):
-    DaskRunner(dask_address).close()
-    with DaskRunner(dask_address) as again:
+    DaskRunner(address=dask_address).close()
+    with DaskRunner(address=dask_address) as again:
         assert again.submit(where(label="still-up")).result(timeout=60)["f2"] == 0.25
 
 

@@ -72,8 +72,8 @@ def test_task_decorator_submit_and_map_with_retries(runner, tmp_path):
 
 
 def test_sbatch_gets_the_options_and_the_call_resources(slurm_env, tmp_path):
-    r = make_runner("slurm", {"partition": "debug", "qos": "normal", "time": "2h", "mem": "1GB",
-                              "cpus": 2, "extra": ["#SBATCH --nice=5", '--comment="detopt test"'],
+    r = make_runner("slurm", {"partition": "debug", "qos": "normal", "walltime": "2h", "memory": "1GB",
+                              "cores": 2, "extra": ["#SBATCH --nice=5", '--comment="detopt test"'],
                               "workdir": str(tmp_path)})
     try:
         args = r.sbatch_args(TaskCall("m:f", resources=Resources(cores=3, walltime=90,

@@ -8,6 +8,14 @@ Contract:
   an optimizer knows comes from ``tell``.
 * ``tell(trials)`` reports finished trials (COMPLETED or FAILED). Telling a trial twice is
   harmless. A resumed study rebuilds an optimizer by telling it every finished trial.
+* Trials reach an optimizer as immutable snapshots (:class:`~detopt.trial.TrialView`), never
+  the study's live objects, because ``ask``/``tell`` run on the optimizer's own thread.
+* A proposal may say what made it: return :class:`Proposal` (a dict with a ``generator``)
+  instead of a plain dict, e.g. ``"sobol"`` for an initial space-filling design; a plain dict
+  is recorded as the optimizer's own (:attr:`Optimizer.name`).
+
+Optimizers are plugins (entry-point group ``detopt.optimizers``); their settings are an
+``Options`` model (a :class:`OptimizerOptions`).
 """
 
 from __future__ import annotations
@@ -17,19 +25,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
-from detopt.errors import ConfigError
+from detopt import plugins
 from detopt.objectives import ObjectiveSet
-from detopt.plugins import lookup
+from detopt.plugins import PluginOptions
 from detopt.space import Space
 from detopt.trial import Trial, TrialStatus
 
 
-class OptimizerOptions(BaseModel):
+class OptimizerOptions(PluginOptions):
     """Base of every optimizer's options; unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+
+class Proposal(dict):
+    """A proposed design (parameter name -> value) that records what proposed it.
+
+    Equal to a plain dict with the same items; ``generator`` is stored with the trial.
+    """
+
+    def __init__(self, params: Mapping[str, Any], generator: str):
+        super().__init__(params)
+        self.generator = generator
 
 
 class Optimizer(ABC):
@@ -40,23 +57,32 @@ class Optimizer(ABC):
         objectives: objectives and outcome constraints.
         seed: makes proposals reproducible.
         options: optimizer-specific settings, validated by :attr:`Options`.
+        reference_point: the study's hypervolume reference point in minimization form (the
+            study passes the one it measures against); default: the objectives' thresholds.
     """
 
     name: ClassVar[str] = "optimizer"
     Options: ClassVar[type[OptimizerOptions]] = OptimizerOptions
 
     def __init__(self, space: Space, objectives: ObjectiveSet, *, seed: int = 0,
-                 options: Mapping[str, Any] | None = None):
+                 options: Mapping[str, Any] | OptimizerOptions | None = None,
+                 reference_point: np.ndarray | None = None):
         self.space = space
         self.objectives = objectives
         self.seed = int(seed)
-        try:
-            self.options = self.Options(**dict(options or {}))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise ConfigError(f"{err['msg']}.", field=f"optimizer.options.{where}",
-                              fix=f"see 'detopt optimizers' for the options of {self.name!r}") from None
+        if reference_point is None:
+            reference_point = objectives.reference_point()
+        #: the hypervolume reference point (minimization form), ``None`` if a threshold is missing
+        self.reference_point = None if reference_point is None else \
+            np.asarray(reference_point, dtype=float)
+        if isinstance(options, self.Options):
+            self.options = options
+        else:
+            try:
+                self.options = self.Options.model_validate(dict(options or {}))
+            except ValidationError as exc:
+                raise plugins.options_error("optimizer", self.name, self.Options, exc,
+                                            "optimizer.options") from None
         self.finished: dict[int, Trial] = {}
 
     @abstractmethod
@@ -96,26 +122,18 @@ class Optimizer(ABC):
         return len(self.finished) + len(pending)
 
 
-_REGISTRY: dict[str, str] = {
-    "sobol": "detopt.optimizers.sobol:SobolOptimizer",
-    "random": "detopt.optimizers.sobol:RandomOptimizer",
-    "nsga2": "detopt.optimizers.nsga:NSGA2Optimizer",
-    "nsga3": "detopt.optimizers.nsga:NSGA3Optimizer",
-    "mobo": "detopt.optimizers.mobo.optimizer:MOBOOptimizer",
-}
-
-
 def available_optimizers() -> list[str]:
-    return sorted(_REGISTRY)
+    return plugins.available("optimizer")
 
 
 def optimizer_class(name: str) -> type[Optimizer]:
-    key = name.lower().replace("-", "").replace("_", "")  # NSGA-II, nsga_2, ... all work
-    return lookup(_REGISTRY, key if key in _REGISTRY else name, what="optimizer",
-                  field="optimizer.name")
+    """The optimizer class registered as ``name`` (imported on first use)."""
+    return plugins.load("optimizer", name)
 
 
 def make_optimizer(name: str, space: Space, objectives: ObjectiveSet, *, seed: int = 0,
-                   options: Mapping[str, Any] | None = None) -> Optimizer:
+                   options: Mapping[str, Any] | None = None,
+                   reference_point: np.ndarray | None = None) -> Optimizer:
     """Build the optimizer registered as ``name`` (``sobol``, ``nsga2``, ``nsga3``, ``mobo``...)."""
-    return optimizer_class(name)(space, objectives, seed=seed, options=options)
+    return optimizer_class(name)(space, objectives, seed=seed, options=options,
+                                 reference_point=reference_point)

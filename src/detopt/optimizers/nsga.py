@@ -24,23 +24,35 @@ from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 from pymoo.util.ref_dirs import get_reference_directions
 
 from detopt.objectives import ObjectiveSet
-from detopt.optimizers.base import Optimizer, OptimizerOptions
+from detopt.optimizers.base import Optimizer, OptimizerOptions, Proposal
 from detopt.space import Space
 from detopt.trial import Trial
 
 
 class NSGAOptions(OptimizerOptions):
-    pop_size: int | None = Field(None, ge=4, description="population size (default: see class)")
+    """Options of ``nsga2``."""
+
+    pop_size: int | None = Field(None, ge=4, description=(
+        "population size (default: max(20, 8 x objectives), rounded to even)"))
     n_initial: int | None = Field(None, ge=1, description="Sobol designs before evolution "
                                                           "(default: pop_size)")
-    crossover_prob: float = Field(0.9, ge=0, le=1)
-    crossover_eta: float = Field(15.0, gt=0)
-    mutation_eta: float = Field(20.0, gt=0)
-    partitions: int | None = Field(None, ge=1, description="NSGA-III: Das-Dennis partitions")
+    crossover_prob: float = Field(0.9, ge=0, le=1, description="SBX crossover probability")
+    crossover_eta: float = Field(15.0, gt=0, description="SBX distribution index")
+    mutation_eta: float = Field(20.0, gt=0, description="polynomial mutation distribution index")
+
+
+class NSGA3Options(NSGAOptions):
+    """Options of ``nsga3``."""
+
+    pop_size: int | None = Field(None, ge=4, description=(
+        "population size (default: the number of reference directions, rounded to even)"))
+    partitions: int | None = Field(None, ge=1, description=(
+        "Das-Dennis partitions of the reference directions (default by objectives: 2 -> 19, "
+        "3 -> 12, 4 -> 8, 5 -> 6, more -> 4)"))
 
 
 class NSGA2Optimizer(Optimizer):
-    """Steady-state NSGA-II. Default population: ``max(20, 2·objectives·4)`` rounded to even."""
+    """Steady-state NSGA-II (pymoo's rank-and-crowding survival, SBX and polynomial mutation)."""
 
     name = "nsga2"
     Options = NSGAOptions
@@ -82,7 +94,8 @@ class NSGA2Optimizer(Optimizer):
         start = self.n_known(pending)
         if start < self.n_initial or len(self._population) < 2:
             initial = min(n, max(0, self.n_initial - start)) or n
-            out = [self._sobol.params(start + i) for i in range(initial)]
+            out: list[dict[str, Any]] = [Proposal(self._sobol.params(start + i), "sobol")
+                                         for i in range(initial)]
             if len(out) < n:
                 out += self._offspring(n - len(out), pending, start + len(out))
             return out
@@ -90,7 +103,7 @@ class NSGA2Optimizer(Optimizer):
 
     def _offspring(self, n: int, pending: Sequence[Trial], position: int) -> list[dict[str, Any]]:
         if len(self._population) < 2:  # nothing to evolve yet (e.g. all trials failed)
-            return [self._sobol.params(position + i) for i in range(n)]
+            return [Proposal(self._sobol.params(position + i), "sobol") for i in range(n)]
         rng = np.random.default_rng([self.seed, position])
         taken = {_key(t.params) for t in pending} | {_key(t.params) for t in self.finished.values()}
         out: list[dict[str, Any]] = []
@@ -111,7 +124,7 @@ class NSGA2Optimizer(Optimizer):
             probe += 1
             if _key(params) not in taken:
                 taken.add(_key(params))
-                out.append(params)
+                out.append(Proposal(params, "sobol"))
         return out
 
     def _mate(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -149,6 +162,7 @@ class NSGA3Optimizer(NSGA2Optimizer):
     """
 
     name = "nsga3"
+    Options = NSGA3Options
 
     def _partitions(self) -> int:
         if self.options.partitions:

@@ -7,43 +7,50 @@ AID2E's thresholds, and how the overlap constraints are handled.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
+
+from pydantic import Field
 
 from detopt.errors import ConfigError
 from detopt.objectives import Objective, ObjectiveSet
+from detopt.plugins import PluginOptions, with_options
 from detopt.problem import Problem
 from detopt.space import FloatParameter, Space
 
 
-def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000, seed: int = 12345,
-                  objectives: Sequence[str] | None = None, aerogel_index: bool = False,
-                  constraints: Literal["check", "fail", "outcome"] = "check") -> Problem:
-    """The dRICH design problem.
+class DrichOptions(PluginOptions):
+    """Options of the ``drich`` problem."""
 
-    Args:
-        preset: ``"aid2e_calibrated"`` (reproduces AID2E's nominal numbers) or ``"pure"``.
-        tracks_per_point: tracks per scan point and species (1000: about 0.35 s per design).
-        seed: common random numbers: the same tracks and photons for every design.
-        objectives: names from ``drich.OBJECTIVES`` (default: AID2E's three).
-        aerogel_index: also optimize the aerogel refractive index.
-        constraints: ``"check"``: the overlap proxies are the space's design check (about
-            1 ms), so optimizers propose only designs that pass them and no trial is spent on
-            an overlapping geometry; ``"fail"``: designs are not checked before they run and an
-            overlapping one fails fast, naming the constraint (AID2E's policy); ``"outcome"``:
-            the margins become outcome constraints ``margin_<name> >= 0`` that the optimizer
-            models. An overlapping design still fails fast in ``check`` mode if one is run.
+    preset: Literal["aid2e_calibrated", "pure"] = Field("aid2e_calibrated", description=(
+        "aid2e_calibrated reproduces AID2E's nominal numbers; pure is the uncalibrated model"))
+    tracks_per_point: int = Field(1000, ge=10, le=1_000_000, description=(
+        "tracks per scan point and species (1000: about 0.35 s per design)"))
+    seed: int = Field(12345, ge=0, description=(
+        "common random numbers: the same tracks and photons for every design"))
+    objectives: list[str] | None = Field(None, description=(
+        "objective names from drich.OBJECTIVES (default: AID2E's three)"))
+    aerogel_index: bool = Field(False, description="also optimize the aerogel refractive index")
+    constraints: Literal["check", "fail", "outcome"] = Field("check", description=(
+        "check: the overlap proxies are the design check, so no trial is spent on an "
+        "overlapping geometry; fail: an overlapping design fails fast (AID2E's policy); "
+        "outcome: the margins become outcome constraints margin_<name> >= 0"))
+
+
+@with_options(DrichOptions)
+def build_problem(options: DrichOptions) -> Problem:
+    """The dRICH design problem (built-in name ``drich``).
+
+    In ``check`` mode an overlapping design still fails fast if one is run anyway.
     """
     from detopt.problems import drich
 
-    names = list(objectives or drich.DEFAULT_OBJECTIVES)
+    preset, tracks_per_point, seed = options.preset, options.tracks_per_point, options.seed
+    constraints, aerogel_index = options.constraints, options.aerogel_index
+    names = list(options.objectives or drich.DEFAULT_OBJECTIVES)
     unknown = [n for n in names if n not in drich.OBJECTIVES]
     if unknown:
         raise ConfigError(f"unknown dRICH objective {unknown[0]!r}.", field="problem.options.objectives",
                           fix=f"use some of: {', '.join(drich.OBJECTIVES)}")
-    if constraints not in ("check", "fail", "outcome"):
-        raise ConfigError(f"constraints must be 'check', 'fail' or 'outcome', got {constraints!r}.",
-                          field="problem.options.constraints", fix="pick one of the three")
     specs = list(drich.PARAMETERS) + (list(drich.OPTIONAL_PARAMETERS) if aerogel_index else [])
     space = Space([FloatParameter(p["name"], p["low"], p["high"], unit=p["unit"],
                                   description=p["description"]) for p in specs],

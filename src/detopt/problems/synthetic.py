@@ -67,3 +67,4 @@ def uneven_sleep(params: dict[str, Any], fast: float = 0.05, slow: float = 1.5,
     depend on the design, as real simulations' do."""
     time.sleep(slow if float(params["x"]) < slow_below else fast)
     return sphere(params)
+

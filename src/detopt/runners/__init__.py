@@ -1,6 +1,7 @@
 """Runners: where evaluations execute (local processes, Dask, SLURM, ...).
 
-``make_runner(kind, options)`` builds one from a config section; every runner implements
+Runners are plugins (entry-point group ``detopt.runners``); ``make_runner(kind, options)``
+builds one from a config's ``runner`` section. Every runner implements
 :class:`detopt.runners.base.Runner`.
 """
 
@@ -9,37 +10,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from detopt.errors import ConfigError
-from detopt.plugins import lookup
-from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
-
-_REGISTRY = {
-    "local": "detopt.runners.local:LocalRunner",
-    "inline": "detopt.runners.inline:InlineRunner",
-    "dask": "detopt.runners.dask:DaskRunner",
-    "slurm": "detopt.runners.slurm:SlurmRunner",
-}
+from detopt import plugins
+from detopt.runners.base import Runner, RunnerFuture, RunnerOptions, TrialCancelledError
 
 
 def available_runners() -> list[str]:
-    return sorted(_REGISTRY)
+    return plugins.available("runner")
 
 
 def runner_class(kind: str) -> type[Runner]:
-    return lookup(_REGISTRY, kind, what="runner kind", field="runner.kind")
+    """The runner class registered as ``kind`` (imported on first use)."""
+    return plugins.load("runner", kind)
+
+
+def runner_options(kind: str, options: Mapping[str, Any] | None = None) -> RunnerOptions:
+    """Validate a ``runner`` section's options without starting anything."""
+    cls = runner_class(kind)
+    return plugins.parse_options("runner", kind, cls.Options, options, "runner")  # type: ignore[return-value]
 
 
 def make_runner(kind: str, options: Mapping[str, Any] | None = None) -> Runner:
-    """Build the runner ``kind`` with keyword ``options`` (validated by the runner)."""
-    cls = runner_class(kind)
-    from_config = getattr(cls, "from_config", None)
-    if from_config is not None:
-        return from_config(dict(options or {}))
-    try:
-        return cls(**dict(options or {}))
-    except TypeError as exc:
-        raise ConfigError(f"invalid option for the {kind} runner: {exc}.", field="runner",
-                          fix="check the option names in docs/configuration.md") from None
+    """Build the runner ``kind`` with ``options`` (validated by its ``Options`` model)."""
+    return runner_class(kind)(runner_options(kind, options))
 
 
-__all__ = ["Runner", "RunnerFuture", "TrialCancelledError", "available_runners", "make_runner"]
+__all__ = ["Runner", "RunnerFuture", "RunnerOptions", "TrialCancelledError", "available_runners",
+           "make_runner", "runner_class", "runner_options"]

@@ -14,18 +14,43 @@ raised; carries the traceback), :class:`~detopt.errors.TrialTimeoutError`,
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from concurrent.futures import Future, InvalidStateError
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from detopt.errors import TrialError
+from pydantic import model_validator
+
+from detopt.errors import ConfigError, TrialError
+from detopt.plugins import PluginOptions, parse_options
 from detopt.task import TaskCall
 
 
 #: handle stored before a durable runner's submission: ``"intent:" + call label``. If the driver
 #: dies before the real handle is stored, ``reattach`` gets this one and may find the work by label.
 INTENT_PREFIX = "intent:"
+
+
+#: option names of earlier versions -> today's name (one vocabulary for time limits and resources)
+RENAMED_OPTIONS = {"timeout": "walltime", "time": "walltime", "mem": "memory", "cpus": "cores"}
+
+
+class RunnerOptions(PluginOptions):
+    """Base of every runner's options (a runner declares its own as ``Options``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for old, new in RENAMED_OPTIONS.items():
+                if old in data and old not in cls.model_fields and new in cls.model_fields:
+                    raise ConfigError(f"the option {old!r} is now called {new!r}.",
+                                      field=f"runner.{old}", fix=f"write '{new}: {data[old]}'")
+        return data
+
+
+O = TypeVar("O", bound=RunnerOptions)
 
 
 class TrialCancelledError(TrialError):
@@ -49,15 +74,30 @@ class RunnerFuture(Future):
 class Runner(ABC):
     """Executes task calls somewhere and reports through futures.
 
-    Subclasses set :attr:`name`, :attr:`durable` and implement :meth:`submit` and
-    :meth:`close`; durable ones also implement :meth:`reattach`.
+    Subclasses set :attr:`name`, :attr:`durable`, declare their settings as ``Options`` (a
+    :class:`RunnerOptions` model) and implement :meth:`submit` and :meth:`close`; durable ones
+    also implement :meth:`reattach`. A runner is built as ``Runner(options)`` from a config,
+    or with the options as keyword arguments from Python (``LocalRunner(workers=2)``).
     """
 
     #: short name used in configs and stored handles
     name: ClassVar[str] = "runner"
+    #: the runner's settings; validated from the config's ``runner`` section
+    Options: ClassVar[type[RunnerOptions]] = RunnerOptions
     #: True when submitted work keeps running if the driver process dies (a class attribute;
     #: a runner whose durability depends on its options, e.g. Dask, sets it per instance)
     durable: bool = False
+
+    @classmethod
+    def _settings(cls, options: O | None, kwargs: Mapping[str, Any]) -> O:
+        """The validated options from either an ``Options`` instance or keyword arguments."""
+        if options is not None:
+            if kwargs:
+                raise TypeError("give either an Options instance or keyword options, not both")
+            if not isinstance(options, cls.Options):
+                options = parse_options("runner", cls.name, cls.Options, dict(options), "runner")
+            return options  # type: ignore[return-value]
+        return parse_options("runner", cls.name, cls.Options, kwargs, "runner")  # type: ignore[return-value]
 
     @property
     @abstractmethod

@@ -19,7 +19,7 @@ moment) on a thread of their own. Shorter tasks are never published: a crash los
 ``LocalCluster`` dies with the driver, so there the runner is not durable.
 
 Limits (Dask's, stated plainly): a running task cannot be interrupted. A call's ``walltime``
-(or ``timeout``) makes its future fail with :class:`~detopt.errors.TrialTimeoutError` and
+(or the runner's ``walltime``) makes its future fail with :class:`~detopt.errors.TrialTimeoutError` and
 releases the task, but the worker thread runs the function to its end. ``env`` is set in the
 worker *process* for the call; with several threads per worker, calls see each other's values.
 """
@@ -35,12 +35,22 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator, \
+    model_validator
 
 from detopt.errors import ConfigError, RemoteTaskError, TrialTimeoutError, WorkerLostError
-from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError, safe_name, settle
+from detopt.runners.base import (
+    Runner,
+    RunnerFuture,
+    RunnerOptions,
+    TrialCancelledError,
+    safe_name,
+    settle,
+)
 from detopt.task import Resources, TaskCall, execute
-from detopt.units import parse_duration
+from detopt.units import Duration
 
 log = logging.getLogger("detopt.dask")
 
@@ -64,53 +74,66 @@ def _key(label: str) -> str:
     return f"detopt-{safe_name(label)}-{uuid.uuid4().hex[:10]}"
 
 
-class DaskRunner(Runner):
-    """Runs calls as tasks on a Dask cluster.
+class DaskOptions(RunnerOptions):
+    """Options of the ``dask`` runner."""
 
-    Args:
-        address: scheduler address (``tcp://host:8786``); ``None`` starts a ``LocalCluster``.
-        workers: worker processes of the ``LocalCluster`` (default: CPU cores).
-        threads_per_worker: threads per ``LocalCluster`` worker.
-        timeout: default per-call time limit in seconds; a call's ``walltime`` wins.
-        upload: ``.py``/``.zip``/``.egg`` files sent to every worker (``client.upload_file``).
-        resources: ``"auto"``: request Dask worker resources ``CPU``/``GPU``/``MEMORY`` for
-            each call's cores/gpus/memory, but only the names the workers declare; ``"none"``:
-            never restrict placement.
-        durable: keep tasks alive without a driver (default: True with ``address``).
-        publish_after: seconds a task runs before it is published (made durable); shorter
-            tasks cost nothing extra, and a driver crash loses at most this much of their work.
-        slots: default concurrency of a study (default: the cluster's total threads).
-        connect_timeout: seconds to wait for the scheduler.
-    """
+    address: str | None = Field(None, description=(
+        "scheduler address (tcp://host:8786); none starts a private LocalCluster"))
+    workers: PositiveInt | None = Field(None, description=(
+        "worker processes of the LocalCluster (default: CPU cores)"))
+    threads_per_worker: PositiveInt = Field(1, description="threads per LocalCluster worker")
+    walltime: Duration | None = Field(None, description=(
+        "default time limit of one evaluation; a call's own walltime wins"))
+    upload: list[str] = Field(default_factory=list, description=(
+        ".py/.zip/.egg files sent to every worker (client.upload_file)"))
+    resources: Literal["auto", "none"] = Field("auto", description=(
+        "auto: request the worker resources CPU/GPU/MEMORY a call needs (only the names the "
+        "workers declare); none: never restrict placement"))
+    durable: bool | None = Field(None, description=(
+        "keep tasks alive without a driver (default: true with an address)"))
+    publish_after: NonNegativeFloat = Field(5.0, description=(
+        "seconds a task runs before it is published (made durable)"))
+    slots: PositiveInt | None = Field(None, description=(
+        "default concurrency of a study (default: the cluster's total threads)"))
+    connect_timeout: PositiveFloat = Field(30.0, description="seconds to wait for the scheduler")
 
-    name = "dask"
+    @field_validator("upload", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
-    def __init__(self, address: str | None = None, *, workers: int | None = None,
-                 threads_per_worker: int = 1, timeout: float | None = None,
-                 upload: list[str] | None = None, resources: str = "auto",
-                 durable: bool | None = None, publish_after: float = 5.0,
-                 slots: int | None = None, connect_timeout: float = 30.0):
-        from distributed import Client, LocalCluster
-
-        if resources not in ("auto", "none"):
-            raise ConfigError(f"unknown resources mode {resources!r}.", field="runner.resources",
-                              fix="use auto or none")
-        if durable and address is None:
+    @model_validator(mode="after")
+    def _consistent(self) -> DaskOptions:
+        if self.durable and self.address is None:
             raise ConfigError("a LocalCluster started by the runner dies with the driver.",
                               field="runner.durable", fix="give the address of a long-lived "
                               "scheduler, or drop durable")
-        uploads = [Path(p) for p in (upload or [])]
-        for i, path in enumerate(uploads):
+        for i, name in enumerate(self.upload):
+            path = Path(name)
             if not path.is_file() or path.suffix not in (".py", ".zip", ".egg"):
                 raise ConfigError(f"{path} is not a .py, .zip or .egg file.",
                                   field=f"runner.upload[{i}]", fix="give an existing file")
-        self.timeout = timeout
-        self.durable = address is not None if durable is None else durable
-        if isinstance(publish_after, bool) or not isinstance(publish_after, (int, float)) \
-                or publish_after < 0:
-            raise ConfigError(f"publish_after must be >= 0 seconds, got {publish_after!r}.",
-                              field="runner.publish_after", fix="give e.g. publish_after: 5")
-        self.publish_after = float(publish_after)
+        return self
+
+
+class DaskRunner(Runner):
+    """Runs calls as tasks on a Dask cluster (options: :class:`DaskOptions`)."""
+
+    name = "dask"
+    Options = DaskOptions
+
+    def __init__(self, options: DaskOptions | None = None, **kwargs: Any):
+        from distributed import Client, LocalCluster
+
+        settings = self._settings(options, kwargs)
+        address, workers = settings.address, settings.workers
+        threads_per_worker, connect_timeout = settings.threads_per_worker, settings.connect_timeout
+        slots = settings.slots
+        resources = settings.resources
+        uploads = [Path(p) for p in settings.upload]
+        self.walltime = settings.walltime
+        self.durable = address is not None if settings.durable is None else settings.durable
+        self.publish_after = float(settings.publish_after)
         self._cluster = None
         if address is None:
             try:  # worker processes; every socket on loopback (the HTTP server too)
@@ -160,28 +183,6 @@ class DaskRunner(Runner):
                                            daemon=True)
         self._publisher.start()
 
-    @classmethod
-    def from_config(cls, options: dict[str, Any]) -> DaskRunner:
-        """Build from a config's ``runner`` section (the keyword arguments of the class)."""
-        allowed = {"address", "workers", "threads_per_worker", "timeout", "upload", "resources",
-                   "durable", "publish_after", "slots", "connect_timeout"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ConfigError(f"unknown option {unknown[0]!r} for the dask runner.",
-                              field=f"runner.{unknown[0]}",
-                              fix=f"use: {', '.join(sorted(allowed))}")
-        for key in ("workers", "threads_per_worker", "slots"):
-            value = options.get(key)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 1):
-                raise ConfigError(f"{key} must be a positive integer, got {value!r}.",
-                                  field=f"runner.{key}", fix=f"give e.g. {key}: 2")
-        kwargs = dict(options)
-        kwargs["timeout"] = parse_duration(options.get("timeout"), field="runner.timeout")
-        if isinstance(kwargs.get("upload"), str):
-            kwargs["upload"] = [kwargs["upload"]]
-        return cls(**kwargs)
-
     @property
     def slots(self) -> int:
         return self._slots
@@ -211,7 +212,7 @@ class DaskRunner(Runner):
         key = _key(call.label)
         dask_future = self.client.submit(execute, call, key=key, pure=False,
                                          resources=self.resource_request(call.resources))
-        limit = call.resources.walltime or self.timeout
+        limit = call.resources.walltime or self.walltime
         entry = _Entry(key, dask_future, RunnerFuture(handle=key), None, limit)
         entry.deadline = time.monotonic() + limit if limit else None
         entry.future.set_running_or_notify_cancel()  # the scheduler owns it now
@@ -232,7 +233,7 @@ class DaskRunner(Runner):
             return None
         future = RunnerFuture(handle=handle)
         future.set_running_or_notify_cancel()
-        limit = self.timeout
+        limit = self.walltime
         self._datasets.put(("adopt", handle))  # before any unpublish of it can be queued
         self._track(_Entry(handle, dask_future, future,
                            time.monotonic() + limit if limit else None, limit), publish=False)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from detopt.errors import ConfigError, RemoteTaskError
-from detopt.runners.base import Runner, RunnerFuture
+from detopt.errors import RemoteTaskError
+from detopt.runners.base import Runner, RunnerFuture, RunnerOptions
 from detopt.task import TaskCall, execute
 
 
@@ -20,12 +20,8 @@ class InlineRunner(Runner):
     name = "inline"
     durable = False
 
-    @classmethod
-    def from_config(cls, options: dict[str, Any]) -> InlineRunner:
-        if options:
-            raise ConfigError(f"the inline runner takes no options (got {sorted(options)[0]!r}).",
-                              field=f"runner.{sorted(options)[0]}", fix="remove it")
-        return cls()
+    def __init__(self, options: RunnerOptions | None = None, **kwargs: Any):
+        self._settings(options, kwargs)  # no options: anything given is an error
 
     @property
     def slots(self) -> int:

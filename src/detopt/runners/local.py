@@ -1,4 +1,4 @@
-"""Local runner: a pool of worker processes on this machine, with a per-call timeout.
+"""Local runner: a pool of worker processes on this machine, with a per-call time limit.
 
 Why not :class:`concurrent.futures.ProcessPoolExecutor`: it cannot stop one call, and a worker
 that dies breaks the whole pool. Here every worker owns a pipe pair; one dispatcher thread
@@ -23,10 +23,13 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import IO, Any
 
-from detopt.errors import ConfigError, RemoteTaskError, TrialTimeoutError, WorkerLostError
-from detopt.runners.base import Runner, RunnerFuture, TrialCancelledError
+from pydantic import Field, PositiveInt, field_validator
+
+from detopt.errors import RemoteTaskError, TrialTimeoutError, WorkerLostError
+from detopt.runners.base import Runner, RunnerFuture, RunnerOptions, TrialCancelledError
 from detopt.task import TaskCall
-from detopt.units import parse_duration
+from detopt.units import Duration
+
 
 @dataclass
 class _Running:
@@ -91,23 +94,39 @@ class _Worker:
         self.conn.close()
 
 
-class LocalRunner(Runner):
-    """Runs calls in ``workers`` local processes.
+class LocalOptions(RunnerOptions):
+    """Options of the ``local`` runner."""
 
-    Args:
-        workers: number of worker processes (default: CPU cores).
-        timeout: default per-call time limit in seconds; a call's own ``walltime`` wins.
-        output: file that receives the workers' stdout and stderr (default: the driver's).
-    """
+    workers: PositiveInt | None = Field(None, description="worker processes (default: CPU cores)")
+    walltime: Duration | None = Field(None, description=(
+        "default time limit of one evaluation, e.g. '2h'; a call's own walltime wins"))
+    output: str | None = Field(None, description=(
+        "file that receives the workers' stdout and stderr (default: the driver's)"))
+
+    @field_validator("output")
+    @classmethod
+    def _output_is_a_file(cls, value: str | None) -> str | None:
+        if value is not None:
+            path = Path(value).expanduser()
+            if path.is_dir():
+                raise ValueError(f"{value!r} is a directory; give a file name")
+            if not path.parent.is_dir():
+                raise ValueError(f"the folder of {value!r} does not exist")
+        return value
+
+
+class LocalRunner(Runner):
+    """Runs calls in ``workers`` local processes (options: :class:`LocalOptions`)."""
 
     name = "local"
     durable = False
+    Options = LocalOptions
 
-    def __init__(self, workers: int | None = None, timeout: float | None = None,
-                 output: str | Path | None = None):
-        self.workers = workers or os.cpu_count() or 1
-        self.timeout = timeout
-        self._output = open(output, "ab") if output is not None else None
+    def __init__(self, options: LocalOptions | None = None, **kwargs: Any):
+        settings = self._settings(options, kwargs)
+        self.workers = settings.workers or os.cpu_count() or 1
+        self.walltime = settings.walltime
+        self._output = open(settings.output, "ab") if settings.output is not None else None
         self._threads = max(1, (os.cpu_count() or 1) // self.workers)
         self._lock = threading.Lock()
         self._queue: deque[tuple[int, RunnerFuture, TaskCall]] = deque()
@@ -120,22 +139,6 @@ class LocalRunner(Runner):
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="detopt-local-runner",
                                             daemon=True)
         self._dispatcher.start()
-
-    @classmethod
-    def from_config(cls, options: dict[str, Any]) -> LocalRunner:
-        """Build from a config's ``runner`` section: ``workers``, ``timeout``, ``output``."""
-        allowed = {"workers", "timeout", "output"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ConfigError(f"unknown option {unknown[0]!r} for the local runner.",
-                              field=f"runner.{unknown[0]}", fix=f"use: {', '.join(sorted(allowed))}")
-        workers = options.get("workers")
-        if workers is not None and (not isinstance(workers, int) or workers < 1):
-            raise ConfigError(f"workers must be a positive integer, got {workers!r}.",
-                              field="runner.workers", fix="give e.g. workers: 2")
-        return cls(workers=workers, timeout=parse_duration(options.get("timeout"),
-                                                           field="runner.timeout"),
-                   output=options.get("output"))
 
     @property
     def slots(self) -> int:
@@ -218,7 +221,7 @@ class LocalRunner(Runner):
                 task_id, future, call = self._queue.popleft()
             if not future.set_running_or_notify_cancel():
                 continue  # cancelled while queued
-            limit = call.resources.walltime or self.timeout
+            limit = call.resources.walltime or self.walltime
             deadline = time.monotonic() + limit if limit else None
             try:
                 worker.send_conn.send((task_id, call))

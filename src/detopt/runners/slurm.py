@@ -31,7 +31,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from detopt.errors import ConfigError, RemoteTaskError, TrialError, WorkerLostError
 from detopt.runners import slurm_states
@@ -39,20 +41,23 @@ from detopt.runners.base import (
     INTENT_PREFIX,
     Runner,
     RunnerFuture,
+    RunnerOptions,
     TrialCancelledError,
     safe_name,
     settle,
 )
 from detopt.task import TaskCall
-from detopt.units import parse_duration, parse_memory_mb
+from detopt.units import Duration, MemoryMB
 
 log = logging.getLogger("detopt.slurm")
 
 _SCRIPT = ("#!/bin/sh\n# detopt SLURM job: runs its arguments as given (no shell parsing)\n"
            "exec \"$@\"\n")
 _SAFE_VALUE = re.compile(r"^[^\s\x00-\x1f'\"`$\\;]+$")  # partition, account, qos, gres, constraint
-_RESERVED = {"-o", "--output", "-e", "--error", "--parsable", "--wrap", "-a", "--array", "-W",
-             "--wait", "-J", "--job-name", "--export", "-D", "--chdir", "-H", "--hold"}
+#: sbatch options detopt sets itself (long names; sbatch also accepts any unique prefix of them)
+_RESERVED_LONG = ("output", "error", "parsable", "wrap", "array", "wait", "job-name", "export",
+                  "chdir", "hold")
+_RESERVED_SHORT = ("-o", "-e", "-a", "-W", "-J", "-D", "-H")
 _GRACE = 10.0  # seconds a finished job may take to show its result file (shared filesystems)
 
 
@@ -93,11 +98,24 @@ def _extra_args(extra: Any) -> list[str]:
             raise ConfigError(f"{item!r} is not an sbatch option.", field=f"runner.extra[{i}]",
                               fix="write e.g. '--nice=10' or '#SBATCH --exclusive'")
         for word in words:
-            if word.split("=", 1)[0] in _RESERVED:
-                raise ConfigError(f"{word.split('=', 1)[0]} is set by detopt itself.",
+            reserved = _reserved_option(word)
+            if reserved:
+                raise ConfigError(f"{word!r} sets {reserved}, which detopt sets itself.",
                                   field=f"runner.extra[{i}]", fix="remove it")
         args += words
     return args
+
+
+def _reserved_option(word: str) -> str | None:
+    """The reserved sbatch option ``word`` sets, whatever its spelling (``--output=x``,
+    ``--outp=x``, ``-o/tmp/x``, ``-Jname``), or ``None``."""
+    if word.startswith("--"):
+        name = word[2:].split("=", 1)[0]
+        hit = next((r for r in _RESERVED_LONG if name and r.startswith(name)), None)
+        return f"--{hit}" if hit else None
+    if word.startswith("-") and word[:2] in _RESERVED_SHORT:
+        return word[:2]
+    return None
 
 
 def _forwarded_pythonpath() -> str:
@@ -142,62 +160,79 @@ def _read_result(path: Path) -> tuple[bool, Any]:
     return status == "ok", payload
 
 
-class SlurmRunner(Runner):
-    """Runs each call as one SLURM batch job.
+class SlurmOptions(RunnerOptions):
+    """Options of the ``slurm`` runner."""
 
-    Args:
-        partition, account, qos, constraint, gres: the sbatch options of the same names.
-        time: default time limit (``"00:10:00"``, ``"2h"``); a call's ``walltime`` wins.
-        mem: default memory (``"4GB"``); a call's ``memory`` wins.
-        cpus: default ``--cpus-per-task``; a call asking for more cores wins.
-        extra: further directives, e.g. ``["--nice=10", "#SBATCH --exclusive"]``.
-        python: interpreter the job runs (default: the driver's ``sys.executable``).
-        workdir: directory on a filesystem shared with the compute nodes (default
-            ``./detopt-slurm``); each call gets a subdirectory there.
-        env: environment variables added for the jobs.
-        forward_pythonpath: put the driver's ``sys.path`` on the jobs' ``PYTHONPATH``.
-        poll_interval: seconds between looks at the jobs' result files (a ``stat`` each).
-        state_interval: seconds between state queries (one sacct/squeue call for all jobs
-            without a result; finds jobs that ended without one: cancelled, timed out, ...).
-        slots: default concurrency of a study on this runner.
-        state_source: ``"auto"`` (sacct if accounting works, else squeue), ``"sacct"``,
-            ``"squeue"``.
-        lost_after: seconds a job may stay unknown to SLURM before it counts as lost.
-    """
+    partition: str | None = Field(None, description="sbatch --partition")
+    account: str | None = Field(None, description="sbatch --account")
+    qos: str | None = Field(None, description="sbatch --qos")
+    constraint: str | None = Field(None, description="sbatch --constraint")
+    gres: str | None = Field(None, description="sbatch --gres")
+    walltime: Duration | None = Field(None, description=(
+        "default time limit of one job ('00:10:00', '2h'); a call's own walltime wins"))
+    memory: MemoryMB | None = Field(None, description=(
+        "default memory of one job ('4GB'); a call's own memory wins"))
+    cores: PositiveInt | None = Field(None, description=(
+        "default --cpus-per-task; a call asking for more cores wins"))
+    extra: list[str] = Field(default_factory=list, description=(
+        "further directives, e.g. ['--nice=10', '#SBATCH --exclusive']"))
+    python: str | None = Field(None, description=(
+        "interpreter the job runs (default: the driver's)"))
+    workdir: str = Field("detopt-slurm", description=(
+        "directory on a filesystem shared with the compute nodes; one subdirectory per call"))
+    env: dict[str, str | int | float | bool] = Field(default_factory=dict, description=(
+        "environment variables added for the jobs"))
+    forward_pythonpath: bool = Field(True, description=(
+        "put the driver's sys.path on the jobs' PYTHONPATH"))
+    poll_interval: PositiveFloat = Field(1.0, description=(
+        "seconds between looks at the jobs' result files"))
+    state_interval: PositiveFloat = Field(10.0, description=(
+        "seconds between state queries (one sacct/squeue call for all jobs)"))
+    slots: PositiveInt = Field(10, description="default concurrency of a study on this runner")
+    state_source: Literal["auto", "sacct", "squeue"] = Field("auto", description=(
+        "auto: sacct if accounting works, else squeue"))
+    lost_after: PositiveFloat = Field(300.0, description=(
+        "seconds a job may stay unknown to SLURM before it counts as lost"))
+
+    @field_validator("partition", "account", "qos", "constraint", "gres")
+    @classmethod
+    def _plain(cls, value: str | None, info: Any) -> str | None:
+        return _check_value(info.field_name, value)
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _directives(cls, value: Any) -> Any:
+        _extra_args(value)  # raises a ConfigError naming the directive
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("python")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and (not os.path.isabs(value) or "\n" in value):
+            raise ValueError(f"python must be an absolute path, got {value!r}")
+        return value
+
+
+class SlurmRunner(Runner):
+    """Runs each call as one SLURM batch job (options: :class:`SlurmOptions`)."""
 
     name = "slurm"
     durable = True
+    Options = SlurmOptions
 
-    def __init__(self, *, partition: str | None = None, account: str | None = None,
-                 qos: str | None = None, time: str | float | None = None,
-                 mem: str | int | None = None, cpus: int | None = None, gres: str | None = None,
-                 constraint: str | None = None, extra: list[str] | str | None = None,
-                 python: str | None = None, workdir: str | Path | None = None,
-                 env: dict[str, Any] | None = None, forward_pythonpath: bool = True,
-                 poll_interval: float = 1.0, state_interval: float = 10.0, slots: int = 10,
-                 state_source: str = "auto",
-                 lost_after: float = 300.0):
-        self.options = {k: _check_value(k, v) for k, v in (
-            ("partition", partition), ("account", account), ("qos", qos),
-            ("constraint", constraint), ("gres", gres))}
-        self.time = parse_duration(time, field="runner.time")
-        self.mem_mb = parse_memory_mb(mem, field="runner.mem")
-        if cpus is not None and (not isinstance(cpus, int) or cpus < 1):
-            raise ConfigError(f"cpus must be a positive integer, got {cpus!r}.",
-                              field="runner.cpus", fix="give e.g. cpus: 4")
-        self.cpus = cpus
-        self.extra = _extra_args(extra)
-        self.python = str(python or sys.executable)
-        if not os.path.isabs(self.python) or "\n" in self.python:
-            raise ConfigError(f"python must be an absolute path, got {self.python!r}.",
-                              field="runner.python", fix="give e.g. /opt/venv/bin/python")
-        self.workdir = Path(workdir or "detopt-slurm").absolute()
-        if state_source not in ("auto", "sacct", "squeue"):
-            raise ConfigError(f"unknown state_source {state_source!r}.",
-                              field="runner.state_source", fix="use auto, sacct or squeue")
-        if not isinstance(slots, int) or slots < 1:
-            raise ConfigError(f"slots must be a positive integer, got {slots!r}.",
-                              field="runner.slots", fix="give e.g. slots: 10")
+    def __init__(self, options: SlurmOptions | None = None, **kwargs: Any):
+        settings = self._settings(options, kwargs)
+        self.options = {k: getattr(settings, k) for k in
+                        ("partition", "account", "qos", "constraint", "gres")}
+        self.walltime = settings.walltime
+        self.memory_mb = settings.memory
+        self.cores = settings.cores
+        self.extra = _extra_args(settings.extra)
+        self.python = settings.python or sys.executable
+        self.workdir = Path(settings.workdir).absolute()
+        slots, state_interval = settings.slots, settings.state_interval
+        poll_interval, lost_after = settings.poll_interval, settings.lost_after
+        forward_pythonpath, env = settings.forward_pythonpath, settings.env
         self._slots = slots
         self.poll_interval = float(poll_interval)
         self.state_interval = max(float(state_interval), self.poll_interval)
@@ -218,8 +253,8 @@ class SlurmRunner(Runner):
             tmp = self._script.with_suffix(f".{uuid.uuid4().hex[:8]}")
             tmp.write_text(_SCRIPT)
             os.replace(tmp, self._script)
-        self.state_source = slurm_states.detect_source(self.env) if state_source == "auto" \
-            else state_source
+        self.state_source = slurm_states.detect_source(self.env) \
+            if settings.state_source == "auto" else settings.state_source
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -227,29 +262,6 @@ class SlurmRunner(Runner):
         self._poller = threading.Thread(target=self._poll_loop, name="detopt-slurm-poller",
                                         daemon=True)
         self._poller.start()
-
-    @classmethod
-    def from_config(cls, options: dict[str, Any]) -> SlurmRunner:
-        """Build from a config's ``runner`` section (the keyword arguments of the class)."""
-        allowed = {"partition", "account", "qos", "time", "mem", "cpus", "gres", "constraint",
-                   "extra", "python", "workdir", "env", "forward_pythonpath", "poll_interval",
-                   "state_interval",
-                   "slots", "state_source", "lost_after"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ConfigError(f"unknown option {unknown[0]!r} for the slurm runner.",
-                              field=f"runner.{unknown[0]}",
-                              fix=f"use: {', '.join(sorted(allowed))}")
-        for key in ("poll_interval", "state_interval", "lost_after"):
-            value = options.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or value <= 0):
-                raise ConfigError(f"{key} must be a positive number of seconds, got {value!r}.",
-                                  field=f"runner.{key}", fix=f"give e.g. {key}: 5")
-        if options.get("env") is not None and not isinstance(options["env"], dict):
-            raise ConfigError("env must be a mapping.", field="runner.env",
-                              fix="write e.g. env: {OMP_NUM_THREADS: 1}")
-        return cls(**options)
 
     @property
     def slots(self) -> int:
@@ -263,16 +275,16 @@ class SlurmRunner(Runner):
         args = ["sbatch", "--parsable", "--export=ALL", "--ntasks=1",
                 f"--job-name={_job_name(call.label)}",
                 f"--output={pattern}/stdout.txt", f"--error={pattern}/stderr.txt",
-                f"--cpus-per-task={max(res.cores, self.cpus or 1)}"]
+                f"--cpus-per-task={max(res.cores, self.cores or 1)}"]
         for key, value in self.options.items():
             if value is not None:
                 args.append(f"--{key}={value}")
         if res.gpus and self.options["gres"] is None:
             args.append(f"--gres=gpu:{res.gpus}")
-        limit = res.walltime or self.time
+        limit = res.walltime or self.walltime
         if limit:
             args.append(f"--time={_slurm_time(limit)}")
-        memory = res.memory_mb or self.mem_mb
+        memory = res.memory_mb or self.memory_mb
         if memory:
             args.append(f"--mem={memory}M")
         return args + self.extra

@@ -73,3 +73,15 @@ attempts = Table(
     Column("finished_at", Float),
 )
 Index("ix_attempts_trial", attempts.c.study_id, attempts.c.trial_index)
+
+#: an evaluation's own durable record of a trial (e.g. a pipeline's finished stages and jobs), so
+#: a resumed study continues inside a trial; one row per trial that has one (a table of its own:
+#: stores made before it existed get it from ``create_all`` without a migration)
+trial_states = Table(
+    "detopt_trial_states", metadata,
+    Column("study_id", Integer, ForeignKey("detopt_studies.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("trial_index", Integer, primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

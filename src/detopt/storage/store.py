@@ -95,11 +95,11 @@ class Storage:
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 self.engine.dispose()
-                raise StorageError(f"cannot open storage {self._safe_url}: {_first_line(exc)}",
+                raise StorageError(f"cannot open storage {self.safe_url}: {_first_line(exc)}",
                                    field="storage", fix="check the URL, the server and permissions") from None
 
     @property
-    def _safe_url(self) -> str:
+    def safe_url(self) -> str:
         """The URL without a password, for messages."""
         head, sep, tail = self.url.partition("@")
         if not sep:
@@ -149,7 +149,7 @@ class Storage:
                     schema_version=schema.SCHEMA_VERSION, detopt_version=__version__,
                     driver=_driver_id(), created_at=now, updated_at=now))
         except IntegrityError:
-            raise StorageError(f"a study named {name!r} already exists in {self._safe_url}.",
+            raise StorageError(f"a study named {name!r} already exists in {self.safe_url}.",
                                field="name", fix="run 'detopt resume' to continue it, or pick "
                                                  "another name") from None
         record = self.get_study(name)
@@ -174,6 +174,13 @@ class Storage:
             values["driver"] = _driver_id()
         with self.engine.begin() as conn:
             conn.execute(update(schema.studies).where(schema.studies.c.id == study_id).values(**values))
+
+    def set_study_config(self, study_id: int, config: Mapping[str, Any]) -> None:
+        """Replace the stored configuration (e.g. to add the problem record an older detopt
+        did not write)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(schema.studies).where(schema.studies.c.id == study_id)
+                         .values(config=_to_plain(dict(config))))
 
     # ----------------------------------------------------------------------------- trials
     def add_trials(self, study_id: int, trials: list[Trial]) -> None:
@@ -212,6 +219,22 @@ class Storage:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(schema.attempts.c.id)).all()
         return [dict(r._mapping) for r in rows]
+
+    def save_trial_state(self, study_id: int, trial_index: int, state: Mapping[str, Any]) -> None:
+        """Replace the evaluation state of a trial (see :class:`detopt.evaluation.TrialContext`)."""
+        table = schema.trial_states
+        key = (table.c.study_id == study_id) & (table.c.trial_index == trial_index)
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(key))
+            conn.execute(insert(table).values(study_id=study_id, trial_index=trial_index,
+                                              state=_to_plain(dict(state)), updated_at=time.time()))
+
+    def load_trial_states(self, study_id: int) -> dict[int, dict[str, Any]]:
+        table = schema.trial_states
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.trial_index, table.c.state)
+                                .where(table.c.study_id == study_id)).all()
+        return {index: dict(state) for index, state in rows}
 
     def count_by_status(self, study_id: int) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from detopt.objectives import ObjectiveSet
-from detopt.optimizers.base import Optimizer
+from detopt.optimizers.base import Optimizer, Proposal
 from detopt.optimizers.mobo.acquisition import (
     AcquisitionSetup,
     chebyshev_center,
@@ -183,7 +183,7 @@ class MOBOOptimizer(Optimizer):
     def _ask_quietly(self, n: int, pending: Sequence[Trial]) -> list[dict[str, Any]]:
         position = self.n_known(pending)
         if self._fitted is None or self._data is None or self._n_results < self.n_initial:
-            return [self._sobol.params(position + i) for i in range(n)]
+            return [Proposal(self._sobol.params(position + i), "sobol") for i in range(n)]
         taken = {_key(t.params) for t in pending} | {_key(t.params) for t in self.finished.values()}
         X_pending = [self.space.encode(t.params) for t in pending]
         rng = np.random.default_rng([self.seed, position])
@@ -204,7 +204,7 @@ class MOBOOptimizer(Optimizer):
                 if params is None and self.space.check is not None:
                     params = self._pull_back(acqf, candidates[0], bounds, raw, rng, taken)
                 if params is None:
-                    params = self._sobol_fallback(position + len(out), taken)
+                    params = Proposal(self._sobol_fallback(position + len(out), taken), "sobol")
                 taken.add(_key(params))
                 X_pending.append(self.space.encode(params))
                 out.append(params)
@@ -279,7 +279,7 @@ class MOBOOptimizer(Optimizer):
             success_exponent=self.options.success_exponent)
 
     def _reference_point(self) -> np.ndarray | None:
-        return self.objectives.reference_point()
+        return self.reference_point  # the study's, resolved once (see Optimizer)
 
     def _region(self, weights: np.ndarray, rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,0 +1,1 @@
+"""Example detopt plugins (a runner, an optimizer and a problem) in a package of their own."""
