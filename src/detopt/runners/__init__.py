@@ -18,6 +18,7 @@ _REGISTRY = {
     "inline": "detopt.runners.inline:InlineRunner",
     "dask": "detopt.runners.dask:DaskRunner",
     "slurm": "detopt.runners.slurm:SlurmRunner",
+    "panda": "detopt.runners.panda.runner:PandaRunner",  # TEMP registry until the plugin API lands
 }
 
 
