@@ -120,11 +120,6 @@ class PandaRunner(Runner):
             container=opts.container, cores=opts.cores, memory_mb=opts.memory_mb,
             walltime_s=opts.walltime_s, max_attempt=opts.retries + 1)
         where = opts.idds_host or os.environ.get("IDDS_HOST") or "the PanDA server"
-        try:
-            self.backend.ping()
-        except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
-            raise ConfigError(f"the iDDS server {where} does not answer ({_short(exc)}).",
-                              field="runner.idds_host", fix="check the URL and that it is up") from None
         broker = self.backend.init_brokers()
         from detopt.runners.panda.channel import ResultChannel
 
@@ -136,6 +131,12 @@ class PandaRunner(Runner):
         except (ConnectionError, ValueError) as exc:
             raise ConfigError(f"{exc}.", field="runner.service",
                               fix="check IDDS_BROKERS or the server's [asyncresult] broker settings") from None
+        try:
+            self.backend.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
+            self.channel.close()
+            raise ConfigError(f"the iDDS server {where} does not answer ({_short(exc)}).",
+                              field="runner.idds_host", fix="check the URL and that it is up") from None
         if not self.backend.pre_run():
             self.channel.close()
             raise ConfigError(f"iDDS's result-channel self-test failed on {broker.brokers} "
