@@ -173,20 +173,8 @@ class PandaRunner(Runner):
 
     # ---------------------------------------------------------------- submission
     def work_for(self, call: TaskCall, internal_id: str) -> Any:
-        """The iDDS Work of ``call`` (not submitted); the contract tests read its task params."""
-        res, o = call.resources, self.options
-        durable = {"request_id": self.request_id, "internal_id": internal_id,
-                   "name": backend_function_name(), "key": self._work_name(call, internal_id),
-                   "service": o.service, "idds_host": o.idds_host} if o.durable_results else None
-        payload = wire.encode_payload(call.function, call.kwargs, res.env, call.label, durable)
-        return self.backend.make_work(
-            payload, name=self._work_name(call, internal_id), internal_id=internal_id,
-            cores=max(res.cores, o.cores), memory_mb=res.memory_mb or o.memory_mb,
-            walltime_s=res.walltime or o.walltime_s, max_attempt=o.retries + 1)
-
-    @staticmethod
-    def _work_name(call: TaskCall, internal_id: str) -> str:
-        return f"{safe_name(call.label, 'detopt')}-{internal_id}"
+        """The iDDS Work of ``call`` (not submitted)."""
+        return trial_work(self.backend, self.options, call, internal_id, self.request_id)
 
     def submit(self, call: TaskCall) -> RunnerFuture:
         if self._closed:
@@ -417,11 +405,24 @@ class PandaRunner(Runner):
                 log.debug("could not close iDDS request %s: %s", self.request_id, _short(exc))
 
 
-def backend_function_name() -> str:
-    """The ``name`` iDDS puts into result messages of detopt's works."""
+def work_name(call: TaskCall, internal_id: str) -> str:
+    """Unique per submission (iDDS refuses two works of one name in a request, bug #8); also
+    the job key results are published under (bug #1)."""
+    return f"{safe_name(call.label, 'detopt')}-{internal_id}"
+
+
+def trial_work(backend: Any, o: PandaOptions, call: TaskCall, internal_id: str,
+               request_id: int) -> Any:
+    """The iDDS Work of one call: the payload, the call's resources over the runner's defaults."""
     from detopt.runners.panda.backend import WORKER_FUNCTION
 
-    return WORKER_FUNCTION
+    res, name = call.resources, work_name(call, internal_id)
+    durable = {"request_id": request_id, "internal_id": internal_id, "name": WORKER_FUNCTION,
+               "key": name, "service": o.service, "idds_host": o.idds_host} if o.durable_results else None
+    payload = wire.encode_payload(call.function, call.kwargs, res.env, call.label, durable)
+    return backend.make_work(payload, name=name, internal_id=internal_id,
+                             cores=max(res.cores, o.cores), memory_mb=res.memory_mb or o.memory_mb,
+                             walltime_s=res.walltime or o.walltime_s, max_attempt=o.retries + 1)
 
 
 def _short(exc: BaseException) -> str:
@@ -429,4 +430,4 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
-__all__ = ["PandaRunner", "parse_handle"]
+__all__ = ["PandaRunner", "parse_handle", "trial_work", "work_name"]
