@@ -42,9 +42,35 @@ TERMINAL = {"Finished", "SubFinished", "Failed", "Cancelled", "Suspended", "Expi
 _SECRET_CONTEXT_ENV = ("OIDC_AUTH_ID_TOKEN", "IDDS_OIDC_TOKEN", "PANDA_AUTH_ID_TOKEN")
 
 
+_LIBRARY_DIRS = (f"{os.sep}idds{os.sep}", f"{os.sep}pandaclient{os.sep}", f"{os.sep}stomp{os.sep}")
+
+
+class _LibraryLogFilter(logging.Filter):
+    """Drops the client libraries' own log records (they log every call at INFO and every
+    handled failure as WARNING/ERROR, on the root logger too); detopt reports what matters in
+    one line. ``DETOPT_PANDA_LIBRARY_LOGS=1`` lets them through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if os.environ.get("DETOPT_PANDA_LIBRARY_LOGS") == "1":
+            return True
+        return not any(d in record.pathname for d in _LIBRARY_DIRS)
+
+
+_FILTER = _LibraryLogFilter()
+
+
+def quiet_library_logs() -> None:
+    """Attach the filter to the root logger's handlers (idempotent)."""
+    for handler in logging.getLogger().handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
+
+
 def require_libraries() -> None:
     """Raise a one-line ConfigError naming the extra when the client libraries are missing."""
     os.environ.setdefault("IDDS_CLIENT_MODE", "1")  # bug #17
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         import idds.client.clientmanager  # noqa: F401
         import idds.iworkflow.work  # noqa: F401
@@ -54,6 +80,11 @@ def require_libraries() -> None:
         raise ConfigError(f"the panda runner needs the iDDS/PanDA client libraries "
                           f"({exc.name or exc} is not installed).", field="runner.kind",
                           fix=INSTALL_HINT) from None
+    finally:  # importing idds calls logging.basicConfig(INFO): undo that side effect
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+    quiet_library_logs()
 
 
 def _noop() -> None:
