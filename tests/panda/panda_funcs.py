@@ -16,8 +16,12 @@ def where(params: dict, seconds: float = 0.0) -> dict:
     if seconds:
         time.sleep(seconds)
     x, y = float(params["x"]), float(params.get("y", 0.0))
-    return {"f1": np.float64(x + y), "f2": np.float32(2.0 - x), "pid": os.getpid(),
-            "cwd": os.getcwd(), "vec": np.arange(3)}
+    return {"f1": np.float64(x + y), "f2": np.float32(2.0 - x), "pid": np.int64(os.getpid())}
+
+
+def detail(params: dict) -> dict:
+    """Non-metric values (for runner-level tests): where it ran, an array."""
+    return {**where(params), "cwd": os.getcwd(), "vec": np.arange(3)}
 
 
 def fails(params: dict) -> dict:

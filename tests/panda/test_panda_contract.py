@@ -154,7 +154,7 @@ def funcs_on_path(monkeypatch):
 def test_the_worker_returns_a_json_envelope(funcs_on_path):
     from detopt.runners.panda.worker import run_trial
 
-    env = run_trial(_payload("panda_funcs:where", params={"x": 0.25, "y": 0.5}))
+    env = run_trial(_payload("panda_funcs:detail", params={"x": 0.25, "y": 0.5}))
     assert env["detopt"] == "ok" and env["value"]["f1"] == 0.75 and env["value"]["vec"] == [0, 1, 2]
     json.dumps(env)  # what iDDS's json_dumps must be able to send
 

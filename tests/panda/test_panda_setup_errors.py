@@ -104,7 +104,7 @@ def test_oversized_tarball_names_the_largest_files(tmp_path):
 def test_unreachable_server(tmp_path):
     path = _study(tmp_path, idds_host=f"http://127.0.0.1:{_closed_port()}/idds")
     proc = _run(path, X509_USER_PROXY=_valid_proxy(tmp_path))  # broker config must come from it
-    _assert_one_line_exit_2(proc, "no STOMP broker configuration", "idds server")
+    _assert_one_line_exit_2(proc, "runner.idds_host", "does not answer", "Connection refused")
     _nothing_running(tmp_path)
 
 

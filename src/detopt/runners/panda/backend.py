@@ -39,6 +39,8 @@ WORKER_FUNCTION = "detopt/runners/panda/worker.py:detopt.runners.panda.worker:ru
 INSTALL_HINT = "pip install 'detopt[panda]'"
 #: iDDS transform states after which no job of the work runs any more
 TERMINAL = {"Finished", "SubFinished", "Failed", "Cancelled", "Suspended", "Expired", "Broken"}
+#: transform id under which jobs store detopt's durable copy of their outcome
+DURABLE_TRANSFORM_ID = 0
 _SECRET_CONTEXT_ENV = ("OIDC_AUTH_ID_TOKEN", "IDDS_OIDC_TOKEN", "PANDA_AUTH_ID_TOKEN")
 
 
@@ -66,8 +68,9 @@ def quiet_library_logs() -> None:
             handler.addFilter(_FILTER)
 
 
-def require_libraries() -> None:
-    """Raise a one-line ConfigError naming the extra when the client libraries are missing."""
+def require_libraries(quiet: bool = True) -> None:
+    """Raise a one-line ConfigError naming the extra when the client libraries are missing;
+    ``quiet``: silence their own logs (the driver; a job keeps them in its log)."""
     os.environ.setdefault("IDDS_CLIENT_MODE", "1")  # bug #17
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
@@ -84,7 +87,8 @@ def require_libraries() -> None:
         for handler in [h for h in root.handlers if h not in handlers]:
             root.removeHandler(handler)
         root.setLevel(level)
-    quiet_library_logs()
+    if quiet:
+        quiet_library_logs()
 
 
 def _noop() -> None:
@@ -278,12 +282,20 @@ class PandaIddsBackend:
                 return int(tf["transform_id"])
         return None
 
-    def messages(self, request_id: int, internal_id: str) -> list[dict[str, Any]]:
-        """Result message bodies stored by the server for one work (REST fallback)."""
-        msgs = self._call("get_messages", request_id=request_id, internal_id=internal_id)
-        if isinstance(msgs, tuple) and len(msgs) == 2 and isinstance(msgs[0], bool):
-            msgs = msgs[1] if msgs[0] else []
-        return [m["body"] for m in msgs or [] if isinstance(m, dict) and isinstance(m.get("body"), dict)]
+    def messages(self, request_id: int, transform_id: int | None,
+                 internal_id: str) -> list[dict[str, Any]]:
+        """Result message bodies stored by the server for one work: iDDS's own REST fallback
+        (under the transform id) and detopt's durable copy (under transform id 0: a job does
+        not know its transform id). The client sends ``None`` as the string "None", which the
+        server cannot filter on, so both ids are always given."""
+        bodies = []
+        for tf in ([transform_id] if transform_id else []) + [DURABLE_TRANSFORM_ID]:
+            msgs = self._call("get_messages", request_id=request_id, transform_id=tf,
+                              internal_id=internal_id)
+            if isinstance(msgs, tuple) and len(msgs) == 2 and isinstance(msgs[0], bool):
+                msgs = msgs[1] if msgs[0] else []
+            bodies += [m["body"] for m in msgs or [] if isinstance(m, dict) and isinstance(m.get("body"), dict)]
+        return bodies
 
     def cancel(self, request_id: int, transform_id: int) -> bool:
         """Abort the PanDA task of a work (its id comes from the transform, bug #7)."""
@@ -304,7 +316,7 @@ def result_message(durable: dict[str, Any], ret: list[Any]) -> dict[str, Any]:
                "internal_id": str(durable["internal_id"]), "request_id": durable["request_id"]}
     body = {"ret": ret, "name": durable.get("name"), "key": durable.get("key"),
             "internal_id": str(durable["internal_id"]), "type": "iwork",
-            "request_id": durable["request_id"], "transform_id": None}
+            "request_id": durable["request_id"], "transform_id": DURABLE_TRANSFORM_ID}
     return {"headers": headers, "body": body, "msg_type": "async_result"}
 
 
@@ -314,14 +326,15 @@ def post_result_message(durable: dict[str, Any], ret: list[Any]) -> None:
     Uses the job's own iDDS environment (``IDDS_HOST`` from the work's context, the credential
     PanDA gives the job), as iDDS's REST fallback does.
     """
-    require_libraries()
+    require_libraries(quiet=False)
     from idds.common.utils import json_dumps, json_loads
 
     message = json_loads(json_dumps(result_message(durable, ret)))
     backend = PandaIddsBackend(str(durable.get("service") or "idds"),
                                os.environ.get("IDDS_HOST") or durable.get("idds_host"), timeout=30)
     backend._call("send_messages", request_id=durable["request_id"],
-                  internal_id=str(durable["internal_id"]), msgs=[message])
+                  transform_id=DURABLE_TRANSFORM_ID, internal_id=str(durable["internal_id"]),
+                  msgs=[message])
 
 
 __all__ = ["BrokerConfig", "PandaIddsBackend", "TERMINAL", "WORKER_FUNCTION", "post_result_message",

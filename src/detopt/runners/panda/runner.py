@@ -29,6 +29,7 @@ import os
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,19 +121,34 @@ class PandaRunner(Runner):
             container=opts.container, cores=opts.cores, memory_mb=opts.memory_mb,
             walltime_s=opts.walltime_s, max_attempt=opts.retries + 1)
         where = opts.idds_host or os.environ.get("IDDS_HOST") or "the PanDA server"
+        server = (opts.idds_host or os.environ.get("IDDS_HOST")) if opts.service == "idds" \
+            else os.environ.get("PANDA_URL_SSL")
+        server_field = "runner.idds_host" if opts.service == "idds" else "runner.service"
+        env_brokers = all(os.environ.get(f"IDDS_BROKER{k}") for k in
+                          ("S", "_DESTINATION", "_USERNAME", "_PASSWORD"))
+        if server and not env_brokers:  # the broker settings come from the server: ask it first
+            _probe(server, server_field, opts.connect_timeout)  # seconds, not the client's retries
         broker = self.backend.init_brokers()
         from detopt.runners.panda.channel import ResultChannel
 
         self._works: dict[str, _Work] = {}
         self._lock = threading.Lock()
-        self.channel = ResultChannel(broker, self._on_message, timeout=opts.connect_timeout)
+        #: outcomes taken from each path ("stomp", "rest"): what the tests and benchmarks read
+        self.delivered: Counter[str] = Counter()
+        self.channel = ResultChannel(broker, lambda body: self._on_message(body, "stomp"),
+                                     timeout=opts.connect_timeout)
         try:
             self.channel.connect()
         except (ConnectionError, ValueError) as exc:
             raise ConfigError(f"{exc}.", field="runner.service",
                               fix="check IDDS_BROKERS or the server's [asyncresult] broker settings") from None
         try:
+            if server:
+                _probe(server, server_field, opts.connect_timeout)
             self.backend.ping()
+        except ConfigError:
+            self.channel.close()
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
             self.channel.close()
             raise ConfigError(f"the iDDS server {where} does not answer ({_short(exc)}).",
@@ -262,28 +278,28 @@ class PandaRunner(Runner):
         return self.reattach(f"{HANDLE_PREFIX}{found['request_id']}:{transform_id}:{found['internal_id']}")
 
     # ------------------------------------------------------------------- results
-    def _on_message(self, body: dict[str, Any]) -> None:
+    def _on_message(self, body: dict[str, Any], via: str) -> None:
         with self._lock:
             entry = self._works.get(str(body.get("internal_id")))
         if entry is None:
             return
         outcome = wire.parse_message(body)
-        if outcome.ok:
-            self._finish(entry, result=outcome.value)
-        elif outcome.final:
-            self._finish(entry, error=outcome.error)
+        if outcome.ok or outcome.final:
+            if self._finish(entry, result=outcome.value, error=None if outcome.ok else outcome.error):
+                self.delivered[via] += 1
         else:  # one failed attempt: PanDA may still retry it
             with self._lock:
                 entry.last_error = outcome.error
                 entry.failed_attempts += 1
             log.info("%s: attempt failed (%s)", entry.name, outcome.error)
 
-    def _finish(self, entry: _Work, result: Any = None, error: BaseException | None = None) -> None:
+    def _finish(self, entry: _Work, result: Any = None, error: BaseException | None = None) -> bool:
         with self._lock:
             if self._works.pop(entry.internal_id, None) is None:
-                return  # delivered twice (STOMP and REST), or cancelled
+                return False  # delivered twice (STOMP and REST), or cancelled
         self.channel.unsubscribe(entry.internal_id)
         settle(entry.future, result=result, exc=error)
+        return True
 
     def _forget(self, entry: _Work) -> None:
         with self._lock:
@@ -360,12 +376,13 @@ class PandaRunner(Runner):
     def _poll_rest(self, works: list[_Work]) -> None:
         for entry in works:
             try:
-                bodies = self.backend.messages(entry.request_id, entry.internal_id)
+                bodies = self.backend.messages(entry.request_id, entry.transform_id,
+                                               entry.internal_id)
             except Exception as exc:  # noqa: BLE001 - server away too: try again later
                 log.debug("REST poll of %s failed: %s", entry.name, _short(exc))
                 continue
             for body in sorted(bodies, key=lambda b: bool((b.get("ret") or [False])[0])):
-                self._on_message(body)  # failures first, so a success wins
+                self._on_message(body, "rest")  # failures first, so a success wins
 
     # ------------------------------------------------------------ cancel / close
     def _cancel_work(self, entry: _Work) -> None:
@@ -423,6 +440,21 @@ def trial_work(backend: Any, o: PandaOptions, call: TaskCall, internal_id: str,
     return backend.make_work(payload, name=name, internal_id=internal_id,
                              cores=max(res.cores, o.cores), memory_mb=res.memory_mb or o.memory_mb,
                              walltime_s=res.walltime or o.walltime_s, max_attempt=o.retries + 1)
+
+
+def _probe(url: str, field_name: str, timeout: float) -> None:
+    """Raise a ConfigError when nothing accepts TCP connections at ``url``'s host and port."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"the server {url} does not answer ({exc.strerror or type(exc).__name__}).",
+                          field=field_name, fix="check the URL and that the server is up") from None
 
 
 def _short(exc: BaseException) -> str:
