@@ -77,8 +77,12 @@ def idds_agents(idds_host):
     """Tier C: the iDDS agents with the localpanda plugin, for the tests of this session that
     ask for them; stopped by PID at the end (they would keep a core busy)."""
     env = dict(os.environ)
-    subprocess.run(["bash", str(SERVICES / "start_idds.sh"), "agents"], check=True, env=env,
-                   timeout=300)
+    running = subprocess.run(["bash", "-c", f". {SERVICES}/lib.sh; svc_running idds-agents"],
+                             env=env).returncode == 0
+    if not running:  # already up (e.g. a benchmark's): use them, leave them to their owner
+        subprocess.run(["bash", str(SERVICES / "start_idds.sh"), "agents"], check=True, env=env,
+                       timeout=300)
     yield Path(os.environ["DETOPT_TEST_IDDS_DIR"]) / "jobs"
-    subprocess.run(["bash", str(SERVICES / "start_idds.sh"), "stop-agents"], check=False, env=env,
-                   timeout=120)
+    if not running:
+        subprocess.run(["bash", str(SERVICES / "start_idds.sh"), "stop-agents"], check=False,
+                       env=env, timeout=120)
