@@ -70,7 +70,7 @@ class ResultChannel:
         try:
             for host, port in self._addresses:
                 conn = stomp.Connection12(host_and_ports=[(host, port)], keepalive=True,
-                                          heartbeats=(10000, 10000), timeout=self.timeout,
+                                          heartbeats=(30000, 30000), timeout=self.timeout,
                                           reconnect_attempts_max=1)
                 conn.set_listener("detopt", _Listener(self))
                 try:
