@@ -10,7 +10,8 @@
 # DETOPT_STATE_DIR, run `.venv/bin/python -m pytest`, and stop every service by PID on exit -- also when
 # tests fail or the script is interrupted. Exits with pytest's status.
 #
-# Environment: DETOPT_STATE_DIR (default /tmp/detopt-ci), DETOPT_SERVICES (default "pg slurm dask"),
+# Environment: DETOPT_STATE_DIR (default /tmp/detopt-ci), DETOPT_SERVICES (default "pg slurm dask activemq
+# idds"; idds needs pg and activemq before it; the iDDS agents are started by the tests that need them),
 # DETOPT_KEEP_SERVICES=1 (leave them running for debugging; stop with scripts/services/stop_all.sh).
 # See docs/testing.md.
 set -euo pipefail
@@ -24,7 +25,7 @@ args=()
 for a in "$@"; do
   if [ "$a" = --quick ]; then args+=(-m "not slow"); else args+=("$a"); fi
 done
-SERVICES=${DETOPT_SERVICES:-pg slurm dask}
+SERVICES=${DETOPT_SERVICES:-pg slurm dask activemq idds}
 
 say() { printf '[test.sh] %s\n' "$*" >&2; }
 TIMINGS=()
@@ -90,11 +91,13 @@ for svc in $SERVICES; do
     pg|postgres) phase pg "$S/start_pg.sh"; . "$DETOPT_STATE_DIR/pg.env" ;;
     slurm)       phase slurm "$S/start_slurm.sh"; . "$DETOPT_STATE_DIR/slurm.env" ;;
     dask)        phase dask "$S/start_dask.sh"; . "$DETOPT_STATE_DIR/dask.env" ;;
-    *) die "unknown service '$svc' in DETOPT_SERVICES (known: pg slurm dask)" ;;
+    activemq)    phase activemq "$S/start_activemq.sh"; . "$DETOPT_STATE_DIR/activemq.env" ;;
+    idds)        phase idds "$S/start_idds.sh"; . "$DETOPT_STATE_DIR/idds.env" ;;
+    *) die "unknown service '$svc' in DETOPT_SERVICES (known: pg slurm dask activemq idds)" ;;
   esac
 done
 export DETOPT_STATE_DIR
-say "services: ${SERVICES}; DETOPT_TEST_PG_URL=${DETOPT_TEST_PG_URL:-} DETOPT_TEST_DASK_ADDRESS=${DETOPT_TEST_DASK_ADDRESS:-} SLURM_CONF=${SLURM_CONF:-}"
+say "services: ${SERVICES}; DETOPT_TEST_PG_URL=${DETOPT_TEST_PG_URL:-} DETOPT_TEST_DASK_ADDRESS=${DETOPT_TEST_DASK_ADDRESS:-} SLURM_CONF=${SLURM_CONF:-} DETOPT_TEST_AMQ_STOMP=${DETOPT_TEST_AMQ_STOMP:-} DETOPT_TEST_IDDS_HOST=${DETOPT_TEST_IDDS_HOST:-}"
 
 # pytest runs in the background so that a signal to this script is handled at once (bash defers traps
 # while a foreground child runs); `env --default-signal=INT` undoes the SIGINT-ignore that bash applies

@@ -2,6 +2,7 @@
 # Install the Debian packages the test services need, if any is missing (needs root; Debian 12).
 #   SLURM + accounting: slurmctld slurmd slurm-client munge slurmdbd mariadb-server
 #   PostgreSQL: any /usr/lib/postgresql/<ver>/bin/postgres, else the `postgresql` package
+#   ActiveMQ (PanDA/iDDS runner tests): activemq, and a Java runtime if there is none; openssl
 # Nothing gets started: a policy-rc.d that forbids starting services is put in place for the
 # duration of the install if the machine has none.
 set -euo pipefail
@@ -14,6 +15,9 @@ for p in "${want[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2> /dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 ls /usr/lib/postgresql/*/bin/postgres > /dev/null 2>&1 || missing+=(postgresql)
+[ -r /usr/share/activemq/bin/activemq.jar ] || missing+=(activemq)
+command -v java > /dev/null 2>&1 || missing+=(default-jre-headless)
+command -v openssl > /dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 [ "$(id -u)" = 0 ] || die "missing Debian packages (${missing[*]}) and not root; install them with apt-get"

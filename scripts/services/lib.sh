@@ -22,6 +22,9 @@ DETOPT_PG_PORT=${DETOPT_PG_PORT:-15432}
 DETOPT_DASK_PORT=${DETOPT_DASK_PORT:-18786}           # dashboard: +1
 DETOPT_SLURM_PORT=${DETOPT_SLURM_PORT:-16817}         # slurmctld; slurmd +1, slurmdbd +2
 DETOPT_MARIADB_PORT=${DETOPT_MARIADB_PORT:-13306}
+DETOPT_AMQ_STOMP_PORT=${DETOPT_AMQ_STOMP_PORT:-61633}       # ActiveMQ STOMP (PanDA/iDDS tests)
+DETOPT_AMQ_OPENWIRE_PORT=${DETOPT_AMQ_OPENWIRE_PORT:-61636}
+DETOPT_IDDS_PORT=${DETOPT_IDDS_PORT:-18443}                 # iDDS REST server (plain http, test auth shim)
 
 log() { printf '[detopt-services] %s\n' "$*" >&2; }
 
@@ -139,7 +142,7 @@ require_ports_free() {
     if port_busy "$p"; then
       log "ERROR: port 127.0.0.1:$p is already in use by a process this state dir does not know about:"
       ss -ltnp 2>/dev/null | awk -v p=":$p" 'NR == 1 || index($4, p) ' >&2 || true
-      die "stop that process, or choose other ports (DETOPT_PG_PORT, DETOPT_DASK_PORT, DETOPT_SLURM_PORT, DETOPT_MARIADB_PORT)"
+      die "stop that process, or choose other ports (DETOPT_PG_PORT, DETOPT_DASK_PORT, DETOPT_SLURM_PORT, DETOPT_MARIADB_PORT, DETOPT_AMQ_STOMP_PORT, DETOPT_AMQ_OPENWIRE_PORT, DETOPT_IDDS_PORT)"
     fi
   done
 }
@@ -205,3 +208,9 @@ stop_slurm() {
   svc_stop munged TERM 30
   rm -f "$DETOPT_STATE_DIR/slurm.env"
 }
+
+stop_activemq() { svc_stop activemq TERM 30; rm -f "$DETOPT_STATE_DIR/activemq.env"; }
+
+# iDDS agents first (they write to the database), then the REST server
+stop_idds_agents() { svc_stop idds-agents TERM 20; }
+stop_idds() { stop_idds_agents; svc_stop idds-rest TERM 20; rm -f "$DETOPT_STATE_DIR/idds.env"; }

@@ -7,11 +7,13 @@ set -uo pipefail
 
 [ -d "$DETOPT_RUN_DIR" ] || exit 0
 t0=$(now_s)
-# The three stacks are independent: stop them in parallel.
+# iDDS writes to PostgreSQL: stop it first. Then the stacks are independent: stop them in parallel.
+stop_idds
 stop_dask & p1=$!
 stop_pg & p2=$!
 stop_slurm & p3=$!
-wait $p1 $p2 $p3
+stop_activemq & p4=$!
+wait $p1 $p2 $p3 $p4
 # Anything else recorded (e.g. a pid file written by a newer start script)
 for f in "$DETOPT_RUN_DIR"/*.pid; do
   [ -e "$f" ] && svc_stop "$(basename "$f" .pid)" TERM 30
