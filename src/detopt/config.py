@@ -306,7 +306,8 @@ def validate(config: StudyConfig) -> Problem:
     from detopt.task import resolve
 
     problem = build_problem(config)
-    resolve(problem.function)
+    if problem.evaluation is None:
+        resolve(problem.function)
     make_optimizer(config.optimizer.name, problem.space, problem.objectives,
                    seed=config.optimizer.seed, options=config.optimizer.options)
     runner_class(config.runner.kind)

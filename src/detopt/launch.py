@@ -30,7 +30,8 @@ from detopt.task import resolve
 def _assemble(config: StudyConfig, storage: Storage, record: Any | None,
               with_runner: bool = True) -> Study:
     problem = build_problem(config)
-    resolve(problem.function)  # an unimportable evaluation is a config error, before any trial
+    if problem.evaluation is None:
+        resolve(problem.function)  # an unimportable evaluation is a config error, before any trial
     settings = study_settings(config)
     optimizer = make_optimizer(config.optimizer.name, problem.space, problem.objectives,
                                seed=config.optimizer.seed, options=config.optimizer.options)
@@ -41,16 +42,26 @@ def _assemble(config: StudyConfig, storage: Storage, record: Any | None,
             for i, design in enumerate(config.study.initial_designs):
                 problem.space.validate_design(design, field_prefix=f"study.initial_designs[{i}]")
             study = Study.create(config.name, problem, optimizer, runner, storage, settings,
-                                 config.model_dump(mode="json"))
+                                 config.model_dump(mode="json"), workdir=_workdir(config, problem))
             study.enqueue(config.study.initial_designs, generator="initial")
         else:
-            study = Study(config.name, problem, optimizer, runner, storage, settings, record)
+            study = Study(config.name, problem, optimizer, runner, storage, settings, record,
+                          workdir=_workdir(config, problem))
     except BaseException:
         if runner is not None:
             runner.close()
         raise
     study.config = config
     return study
+
+
+def _workdir(config: StudyConfig, problem: Any) -> Path:
+    """The study's work directory: the evaluation's own choice, else ``work/<name>`` next to
+    the configuration file."""
+    chosen = getattr(problem.evaluation, "workdir", None)
+    if chosen is not None:
+        return Path(chosen)
+    return Path(config.base_dir or ".").resolve() / "work" / config.name
 
 
 def new_study(config: StudyConfig | str | Path) -> Study:

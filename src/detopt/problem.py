@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from detopt.errors import ConfigError
+from detopt.evaluation import Evaluation
 from detopt.objectives import ObjectiveSet
 from detopt.space import Space
 from detopt.task import Resources, Task, TaskCall, function_reference, resolve
@@ -37,21 +39,27 @@ class Problem:
         resources: what one evaluation needs (cores, memory, walltime); defaults to the
             task's own resources when ``evaluate`` is a :func:`detopt.task`.
         known_front: the true front, for normalized hypervolume and IGD+ (test problems).
+        evaluation: how a trial is evaluated when it is more than one call (a pipeline, see
+            :mod:`detopt.evaluation`); ``evaluate`` may then be ``None``.
     """
 
     name: str
     space: Space
     objectives: ObjectiveSet
-    evaluate: str | Callable[..., Any]
+    evaluate: str | Callable[..., Any] | None
     evaluate_options: Mapping[str, Any] = field(default_factory=dict)
     resources: Resources | None = None
     known_front: KnownFront | None = None
     description: str = ""
+    evaluation: Evaluation | None = None
 
     def __post_init__(self) -> None:
         if self.resources is None:
             self.resources = self.evaluate.resources if isinstance(self.evaluate, Task) else Resources()
-        if not isinstance(self.evaluate, str):
+        if self.evaluate is None and self.evaluation is None:
+            raise ConfigError("the problem has no evaluation.", field="problem.evaluate",
+                              fix="give 'evaluate: module:function' or a 'pipeline'")
+        if self.evaluate is not None and not isinstance(self.evaluate, str):
             self.evaluate = function_reference(self.evaluate)
 
     @property

@@ -24,11 +24,13 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from detopt.errors import InvalidResultError, RemoteTaskError, TrialError
+from detopt.evaluation import TrialContext
 from detopt.metrics import HypervolumeTracker
 from detopt.optimizers.base import Optimizer
 from detopt.problem import Problem
@@ -91,10 +93,13 @@ class Study:
         storage: where everything is kept.
         settings: stop rules, concurrency and failure policy.
         record: the stored study row.
+        workdir: where evaluations keep their files (``<workdir>/t<trial>``); default
+            ``./<name>-work``.
     """
 
     def __init__(self, name: str, problem: Problem, optimizer: Optimizer, runner: Runner | None,
-                 storage: Storage, settings: StudySettings, record: StudyRecord):
+                 storage: Storage, settings: StudySettings, record: StudyRecord,
+                 workdir: str | Path | None = None):
         settings.check(problem)
         self.name = name
         self.problem = problem
@@ -103,6 +108,7 @@ class Study:
         self.storage = storage
         self.settings = settings
         self.record = record
+        self.workdir = Path(workdir) if workdir is not None else Path.cwd() / f"{name}-work"
         self.trials: dict[int, Trial] = {t.index: t for t in storage.load_trials(record.id)}
         self.reference_point = problem.objectives.reference_point(settings.reference_point)
         self.tracker = HypervolumeTracker(self.reference_point,
@@ -133,11 +139,12 @@ class Study:
     # ----------------------------------------------------------------------- factories
     @classmethod
     def create(cls, name: str, problem: Problem, optimizer: Optimizer, runner: Runner,
-               storage: Storage, settings: StudySettings, config: Mapping[str, Any]) -> Study:
+               storage: Storage, settings: StudySettings, config: Mapping[str, Any],
+               workdir: str | Path | None = None) -> Study:
         """Create a new study (``config`` is stored and is what ``resume`` rebuilds from)."""
         settings.check(problem)
         record = storage.create_study(name, config)
-        return cls(name, problem, optimizer, runner, storage, settings, record)
+        return cls(name, problem, optimizer, runner, storage, settings, record, workdir=workdir)
 
     def enqueue(self, designs: list[Mapping[str, Any]], generator: str = "user") -> list[Trial]:
         """Add designs to evaluate before the optimizer's own (e.g. the current baseline).
@@ -284,6 +291,16 @@ class Study:
         trial.status = TrialStatus.RUNNING
         trial.attempts += 1
         trial.started_at, trial.finished_at = time.time(), None
+        if self.problem.evaluation is not None:
+            trial.runner_handle = None
+            self.storage.save_trial(self.record.id, trial)  # RUNNING before any job starts
+            future = self.problem.evaluation.submit(self.runner, trial.params,
+                                                    self._context(trial))
+            trial.runner_handle = getattr(future, "handle", None)
+            trial.logs = dict(getattr(future, "logs", None) or {})
+            self.storage.save_trial(self.record.id, trial)
+            inflight[future] = trial
+            return
         call = replace(self.problem.call(trial.params),
                        label=f"{self.name}.t{trial.index}.a{trial.attempts}")
         if self.runner.durable:
@@ -345,7 +362,11 @@ class Study:
         for trial in sorted(self.trials.values(), key=lambda t: t.index):
             if trial.status == TrialStatus.RUNNING:
                 future = None
-                if self.runner.durable and trial.runner_handle:
+                if self.problem.evaluation is not None:
+                    # the evaluation's own stored state says what is left to do
+                    future = self.problem.evaluation.reattach(
+                        self.runner, trial.runner_handle or "", self._context(trial))
+                elif self.runner.durable and trial.runner_handle:
                     future = self.runner.reattach(trial.runner_handle)
                 if future is not None:
                     trial.logs = dict(getattr(future, "logs", None) or trial.logs)
@@ -356,6 +377,19 @@ class Study:
                 queue.append(trial)
             elif trial.status == TrialStatus.PENDING:
                 queue.append(trial)
+
+    def _context(self, trial: Trial) -> TrialContext:
+        """The :class:`TrialContext` of the trial's current attempt."""
+        study_id, index = self.record.id, trial.index
+
+        def save_state(state: Mapping[str, Any]) -> None:
+            self.storage.save_trial_state(study_id, index, state)
+
+        return TrialContext(study=self.name, trial=index, attempt=trial.attempts,
+                            label=f"{self.name}.t{index}.a{trial.attempts}",
+                            workdir=self.workdir / f"t{index}",
+                            state=self.storage.load_trial_state(study_id, index),
+                            save_state=save_state)
 
     def _mark_interrupted(self, trial: Trial, reason: str) -> None:
         """Record an attempt that never finished; it does not count against the retries."""

@@ -73,3 +73,14 @@ attempts = Table(
     Column("finished_at", Float),
 )
 Index("ix_attempts_trial", attempts.c.study_id, attempts.c.trial_index)
+
+#: what an evaluation (a pipeline) stored about a trial's progress, so a resumed study continues
+#: a half-finished trial (one row per trial, replaced on every save)
+trial_state = Table(
+    "detopt_trial_state", metadata,
+    Column("study_id", Integer, ForeignKey("detopt_studies.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("trial_index", Integer, primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

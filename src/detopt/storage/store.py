@@ -213,6 +213,24 @@ class Storage:
             rows = conn.execute(query.order_by(schema.attempts.c.id)).all()
         return [dict(r._mapping) for r in rows]
 
+    def load_trial_state(self, study_id: int, trial_index: int) -> dict[str, Any]:
+        """What :meth:`save_trial_state` stored for the trial (``{}`` when nothing was)."""
+        t = schema.trial_state
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.state).where(t.c.study_id == study_id,
+                                                       t.c.trial_index == trial_index)).first()
+        return dict(row[0]) if row is not None else {}
+
+    def save_trial_state(self, study_id: int, trial_index: int, state: Mapping[str, Any]) -> None:
+        """Replace the stored state of a trial (one transaction; safe from several threads)."""
+        t = schema.trial_state
+        values = {"state": _to_plain(dict(state)), "updated_at": time.time()}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(t).where(t.c.study_id == study_id,
+                                                t.c.trial_index == trial_index).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(t).values(study_id=study_id, trial_index=trial_index, **values))
+
     def count_by_status(self, study_id: int) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(schema.trials.c.status, func.count())
