@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from detopt.errors import ConfigError, DetoptError
 from detopt.objectives import Objective, ObjectiveSet
+from detopt.pipeline.config import PipelineConfig
 from detopt.problem import Problem
 from detopt.space import ChoiceParameter, FixedParameter, FloatParameter, IntParameter, Space
 from detopt.task import Resources
@@ -50,6 +51,10 @@ class ParameterConfig(_Strict):
     value: Any = None
     unit: str = ""
     description: str = ""
+    # geometry edit applied by a pipeline (problem.pipeline.geometry): value written as value*unit
+    file: str | None = Field(None, description="XML file inside the pipeline's geometry folder")
+    xpath: str | None = Field(None, description="XPath selecting exactly one element")
+    attribute: str | None = Field(None, description="attribute to set (default: element text)")
 
     @model_validator(mode="after")
     def _fields_match_type(self) -> ParameterConfig:
@@ -108,11 +113,17 @@ class ProblemConfig(_Strict):
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
     outcome_constraints: list[str] = Field(default_factory=list)
     resources: ResourcesConfig | None = None
+    pipeline: PipelineConfig | None = Field(None, description=(
+        "a chain of stages instead of 'evaluate' (docs/pipelines.md)"))
 
     @model_validator(mode="after")
     def _builtin_or_custom(self) -> ProblemConfig:
+        if self.pipeline is not None and (self.evaluate is not None or self.builtin is not None):
+            raise ValueError("give either 'pipeline' or 'evaluate'/'builtin', not both")
         if self.builtin is None:
-            missing = [f for f in ("evaluate", "parameters", "objectives") if not getattr(self, f)]
+            needed = ("parameters", "objectives") if self.pipeline else ("evaluate", "parameters",
+                                                                         "objectives")
+            missing = [f for f in needed if not getattr(self, f)]
             if missing:
                 raise ValueError(f"a custom problem needs '{missing[0]}' (or use 'builtin')")
         return self
@@ -236,16 +247,28 @@ def build_problem(config: StudyConfig) -> Problem:
         if p.evaluate_options:
             problem.evaluate_options = {**problem.evaluate_options, **p.evaluate_options}
         return problem
-    assert p.evaluate is not None
     space = _wrap("problem", lambda: Space([q.build() for q in p.parameters], p.constraints,
                                            check=p.check))
     objectives = _wrap("problem", lambda: ObjectiveSet(
         [Objective(o.name, o.direction or "minimize", o.threshold, o.description)
          for o in p.objectives],
         p.outcome_constraints))
+    evaluation = None
+    if p.pipeline is not None:
+        from detopt.pipeline import build_evaluation
+
+        evaluation = build_evaluation(p.pipeline, p.parameters, space,
+                                      objectives.required_metrics, config.base_dir)
+    else:
+        edit = next((i for i, q in enumerate(p.parameters) if q.file or q.xpath), None)
+        if edit is not None:
+            raise ConfigError("geometry edits (file, xpath) are applied by a pipeline.",
+                              field=f"problem.parameters[{edit}]",
+                              fix="add problem.pipeline with a geometry folder, or drop file/xpath")
     return Problem(name=p.name or config.name, space=space, objectives=objectives,
                    evaluate=p.evaluate, evaluate_options=p.evaluate_options,
-                   resources=_resources(p.resources) if p.resources else Resources())
+                   resources=_resources(p.resources) if p.resources else Resources(),
+                   evaluation=evaluation)
 
 
 def _customized_objectives(built_in: ObjectiveSet, p: ProblemConfig) -> ObjectiveSet:
