@@ -23,9 +23,15 @@ from typing import Any
 
 from detopt.errors import ConfigError
 
-#: sources "$1" with the next "$2" arguments, then runs the rest as the command
-SETUP_PROGRAM = ('s=$1; n=$2; shift 2; . "$s" "${@:1:$n}" || '
-                 '{ echo "detopt: setup script $s failed" >&2; exit 127; }; shift "$n"; exec "$@"')
+#: sources "$1" with the next "$2" arguments, then runs the rest as the command, in the folder
+#: it started in; its own variables are read-only, so the script cannot change what runs
+SETUP_PROGRAM = (
+    '__detopt_script=$1; __detopt_n=$2; shift 2; __detopt_args=("${@:1:$__detopt_n}"); '
+    'shift "$__detopt_n"; __detopt_cmd=("$@"); __detopt_dir=$PWD; '
+    'readonly __detopt_script __detopt_n __detopt_args __detopt_cmd __detopt_dir; set --; '
+    '. "$__detopt_script" "${__detopt_args[@]}" || '
+    '{ echo "detopt: setup script $__detopt_script failed" >&2; exit 127; }; '
+    'cd -- "$__detopt_dir" && exec "${__detopt_cmd[@]}"')
 
 
 def setup_argv(script: str, args: Sequence[str], argv: Sequence[str]) -> list[str]:
@@ -78,11 +84,11 @@ def container_argv(container: Mapping[str, Any], argv: Sequence[str], *, trial_d
         return out, {prefix + k: v for k, v in env.items()}
     if engine == "bwrap":
         out = [_engine(container), "--ro-bind", str(container.get("image") or "/"), "/",
-               "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-               "--bind", str(trial_dir), str(trial_dir)]
+               "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
         for src, dst, ro in binds:
             out += ["--ro-bind" if ro else "--bind", src, dst]
-        out += ["--chdir", str(cwd), "--unshare-pid", "--die-with-parent", *options, "--", *argv]
+        # last, so that a read-only bind of a parent folder cannot hide it
+        out += ["--bind", str(trial_dir), str(trial_dir), "--chdir", str(cwd), "--unshare-pid", "--die-with-parent", *options, "--", *argv]
         return out, {}  # bwrap passes its own environment on to the command
     raise ConfigError(f"unknown container engine {engine!r}.", field="container.engine",
                       fix="use apptainer, singularity or bwrap")

@@ -236,7 +236,7 @@ class _TrialRun:
         payloads = [j["payload"] for j in record["jobs"]]
         spec = self.plan.job_spec(stage, k, payloads, base, self.ws.stage_dir(stage.name),
                                   self.context.workdir)
-        job["output_paths"] = {n: o["path"] for n, o in spec["outputs"].items()}
+        job["output_paths"] = {n: str(Path(spec["cwd"]) / o["path"]) for n, o in spec["outputs"].items()}
         label = f"{self.context.label}.{stage.name}.j{k}" + (f".r{job['tries']}" if job["tries"] > 1 else "")
         if stage.config.where == "driver":
             spec.pop("resources_env", None)
@@ -324,11 +324,15 @@ class _TrialRun:
             if not isinstance(value, Mapping):
                 raise InvalidResultError(f"{where} is {type(value).__name__}, expected a mapping "
                                          "of metric values")
+            missing = [m for m in required if m not in value]
+            if missing:
+                raise InvalidResultError(f"{where}: key {missing[0]!r} is missing (keys: "
+                                         f"{', '.join(map(str, value)) or 'none'})")
             try:
-                parse_result(value, required)
+                parse_result({m: value[m] for m in required}, required)
             except InvalidResultError as exc:
                 raise InvalidResultError(f"{where}: {exc}") from None
-            return dict(value)
+            return {m: v for m, v in value.items() if m in required or _is_metric(m, v)}
         out: dict[str, Any] = {}
         for metric, source in self.plan.metrics.items():
             mean = self._combined(metric, source.from_, source.combine)
@@ -356,6 +360,15 @@ class _TrialRun:
             return values[0]
         return {"mean": sum(values) / len(values), "sum": sum(values), "min": min(values),
                 "max": max(values)}[how]
+
+
+def _is_metric(name: str, value: Any) -> bool:
+    """Extra entries of a metrics document are kept when they are metric values."""
+    try:
+        parse_result({name: value}, [name])
+    except InvalidResultError:
+        return False
+    return True
 
 
 def _short(value: Any) -> str:

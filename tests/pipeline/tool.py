@@ -1,0 +1,57 @@
+"""Small programs the pipeline tests run as stage commands: ``python tool.py CMD ARGS...``.
+
+Plain standard library (fast to start); every command works in the current directory (the
+job's folder).
+"""
+
+import json
+import os
+import sys
+import time
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def main(cmd: str, *args: str) -> int:
+    if cmd == "argv":  # every argument as received, and the environment variable DETOPT_T
+        json.dump({"argv": list(args), "env": os.environ.get("DETOPT_T")}, open("argv.json", "w"))
+    elif cmd == "metrics":  # metrics x -> f1 = x^2, f2 = (x - 1)^2 (+ the sem keys)
+        x = float(args[0])
+        json.dump({"f1": [x * x, 0.01], "f2": (x - 1) ** 2, "nested": {"v": [1, 2, x]}},
+                  open("metrics.json", "w"))
+    elif cmd == "mark":  # mark LOG NAME SECONDS [WAIT_FILE]: start/end lines around a sleep
+        log, name, seconds = args[0], args[1], float(args[2])
+        _append(log, f"start {name} {time.time():.6f}")
+        if len(args) > 3:
+            while not os.path.exists(args[3]):
+                time.sleep(0.05)
+        time.sleep(seconds)
+        with open("value.txt", "w") as f:
+            f.write(f"value = {len(name)}\n")
+        _append(log, f"end {name} {time.time():.6f}")
+    elif cmd == "fail-once":  # fail-once COUNTER: exit 3 on the first run, 0 after
+        counter = args[0]
+        runs = open(counter).read().count("\n") if os.path.exists(counter) else 0
+        _append(counter, "run")
+        if runs == 0:
+            print("first run fails on purpose", file=sys.stderr)
+            return 3
+        json.dump({"ok": 1.0}, open("ok.json", "w"))
+    elif cmd == "overlaps":  # overlaps LOG N: print a checkOverlaps-like summary, count the run
+        _append(args[0], "overlaps")
+        print(f"Checking overlaps ...\nNumber of illegal overlaps/extrusions : {args[1]}")
+    elif cmd == "exit":
+        return int(args[0])
+    else:
+        print(f"unknown command {cmd}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
