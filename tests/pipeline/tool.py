@@ -34,6 +34,18 @@ def main(cmd: str, *args: str) -> int:
         with open("value.txt", "w") as f:
             f.write(f"value = {len(name)}\n")
         _append(log, f"end {name} {time.time():.6f}")
+    elif cmd == "barrier":  # barrier LOG NAME N: wait (at most 120 s) until N jobs have started
+        log, name, n = args[0], args[1], int(args[2])
+        _append(log, f"start {name} {time.time():.6f}")
+        deadline = time.time() + 120
+        while open(log).read().count("start ") < n:
+            if time.time() > deadline:
+                print(f"only some of the {n} jobs ever ran at the same time", file=sys.stderr)
+                return 7
+            time.sleep(0.05)
+        with open("value.txt", "w") as f:
+            f.write(f"value = {len(name)}\n")
+        _append(log, f"end {name} {time.time():.6f}")
     elif cmd == "fail-once":  # fail-once COUNTER: exit 3 on the first run, 0 after
         counter = args[0]
         runs = open(counter).read().count("\n") if os.path.exists(counter) else 0

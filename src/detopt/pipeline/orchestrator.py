@@ -22,7 +22,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from detopt.errors import DetoptError, InfeasibleDesignError, InvalidResultError, TrialError
+from detopt.errors import (
+    DetoptError,
+    InfeasibleDesignError,
+    InvalidResultError,
+    RemoteTaskError,
+    TrialError,
+)
 from detopt.evaluation import TrialContext
 from detopt.pipeline.geometry import prepare_geometry
 from detopt.pipeline.job import run_stage_job
@@ -277,7 +283,7 @@ class _TrialRun:
             self._save()
             return False
         retryable = exc.retryable if isinstance(exc, TrialError) else not isinstance(exc, DetoptError)
-        job["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        job["error"] = _reason(exc, f"stage {stage.name!r} job {k}: ")
         if retryable and job["tries"] <= stage.config.retries:
             job["status"] = "retrying"
             self._save()
@@ -360,6 +366,15 @@ class _TrialRun:
             return values[0]
         return {"mean": sum(values) / len(values), "sum": sum(values), "min": min(values),
                 "max": max(values)}[how]
+
+
+def _reason(exc: BaseException, prefix: str) -> str:
+    """One line saying why a job failed (without the stage/job prefix the job already wrote)."""
+    text = exc.message if isinstance(exc, RemoteTaskError) else str(exc)
+    text = (text.strip().splitlines() or [type(exc).__name__])[0].removeprefix(prefix)
+    if isinstance(exc, RemoteTaskError) and exc.type_name not in ("StageJobError", "InvalidResultError"):
+        text = f"{exc.type_name}: {text}"
+    return text
 
 
 def _is_metric(name: str, value: Any) -> bool:
