@@ -24,10 +24,10 @@ def main(cmd: str, *args: str) -> int:
         x = float(args[0])
         json.dump({"f1": [x * x, 0.01], "f2": (x - 1) ** 2, "nested": {"v": [1, 2, x]}},
                   open("metrics.json", "w"))
-    elif cmd == "mark":  # mark LOG NAME SECONDS [WAIT_FILE]: start/end lines around a sleep
+    elif cmd == "mark":  # mark LOG NAME SECONDS [WAIT_FILE or -]: start/end lines around a sleep
         log, name, seconds = args[0], args[1], float(args[2])
         _append(log, f"start {name} {time.time():.6f}")
-        if len(args) > 3:
+        if len(args) > 3 and args[3] != "-":
             while not os.path.exists(args[3]):
                 time.sleep(0.05)
         time.sleep(seconds)

@@ -217,6 +217,9 @@ class _TrialRun:
                     self._active[future] = k
                 log.info("%s: %s job %d re-attached (%s)", c.label, stage.name, k, job["handle"])
             else:
+                if job["status"] in ("running", "submitting"):  # cut short by a dead driver:
+                    job["tries"] -= 1  # it does not use up a retry
+                    job["interrupted"] = job.get("interrupted", 0) + 1
                 queue.append(k)
         self._save()
         limit = stage.config.max_parallel
