@@ -2,13 +2,14 @@
 # Install the Debian packages the test services need, if any is missing (needs root; Debian 12).
 #   SLURM + accounting: slurmctld slurmd slurm-client munge slurmdbd mariadb-server
 #   PostgreSQL: any /usr/lib/postgresql/<ver>/bin/postgres, else the `postgresql` package
+#   bubblewrap: the container engine of the pipeline tests (tests/pipeline/test_container.py)
 # Nothing gets started: a policy-rc.d that forbids starting services is put in place for the
 # duration of the install if the machine has none.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-want=(slurmctld slurmd slurm-client munge slurmdbd mariadb-server)
+want=(slurmctld slurmd slurm-client munge slurmdbd mariadb-server bubblewrap)
 missing=()
 for p in "${want[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2> /dev/null)" = "install ok installed" ] || missing+=("$p")
