@@ -221,7 +221,8 @@ class StageConfig(_Strict):
 class MetricConfig(_Strict):
     """Where a metric comes from: ``stage.output`` (and its sem), combined over the jobs."""
 
-    from_: str = Field(..., alias="from", description="'stage.output'")
+    from_: str = Field(..., alias="from", description="'stage.output', or 'stage.output.key' "
+                       "for a key inside it ('stage.result.f1' for a call stage's return value)")
     sem: str | None = Field(None, description="'stage.output' holding the standard error")
     combine: Literal["only", "mean", "sum", "min", "max"] = Field(
         "only", description="how the jobs of a fan-out stage combine ('only': one job)")

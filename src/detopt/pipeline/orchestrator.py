@@ -137,6 +137,7 @@ class _TrialRun:
             self.ws.create()
             self._save()
             params = self.state["params"]
+            self.ws.write_design(params)
             geometry_dir = self._geometry(params)
             for stage in self.plan.stages:
                 record = self.state["stages"].get(stage.name)
@@ -201,7 +202,8 @@ class _TrialRun:
         c = self.context
         base = self.plan.context(params, study=c.study, geometry_dir=geometry_dir,
                                  trial={"index": c.trial, "attempt": c.attempt, "label": c.label,
-                                        "workdir": str(self.ws.root)},
+                                        "workdir": str(self.ws.root),
+                                        "design_file": str(self.ws.design_file)},
                                  stages=self._stages_view())
         queue: list[int] = []
         for k, job in enumerate(record["jobs"]):
@@ -350,7 +352,8 @@ class _TrialRun:
         return out
 
     def _combined(self, metric: str, ref: str, how: str) -> float:
-        stage, _, output = ref.partition(".")
+        stage, _, rest = ref.partition(".")
+        output, *keys = rest.split(".")
         jobs = self.state["stages"][stage]["jobs"]
         values = []
         for k, job in enumerate(jobs):
@@ -358,6 +361,10 @@ class _TrialRun:
             path = (job.get("output_paths") or {}).get(output, "")
             where = f"metric {metric!r}: output {output!r} of stage {stage!r} job {k}" + \
                     (f" ({path})" if path else "")
+            if keys:
+                from detopt.pipeline.outputs import select
+
+                value = select(value, ".".join(keys), where)
             try:
                 values.append(parse_result({metric: value}, [metric])[metric][0])
             except InvalidResultError:

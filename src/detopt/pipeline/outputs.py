@@ -41,7 +41,7 @@ def read_output(name: str, path: Path, spec: Mapping[str, Any]) -> Any:
         return str(path)
     try:
         if fmt in ("json", "yaml"):
-            value = _select(_load_document(path, fmt), spec.get("key"), where)
+            value = select(_load_document(path, fmt), spec.get("key"), where)
         elif fmt == "csv":
             value = _csv(path, spec.get("key"), where)
         elif fmt == "root":
@@ -65,8 +65,9 @@ def _load_document(path: Path, fmt: str) -> Any:
     return yaml.safe_load(text)
 
 
-def _select(document: Any, key: str | None, where: str) -> Any:
-    """Follow a dotted key (``a.b.0``) into nested mappings and lists."""
+def select(document: Any, key: str | None, where: str) -> Any:
+    """Follow a dotted key (``a.b.0``) into nested mappings and lists; ``where`` names the
+    value in the error."""
     if not key:
         return document
     value = document

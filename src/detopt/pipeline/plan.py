@@ -119,6 +119,13 @@ class Plan:
         outputs = {name: (Argument(o.path, f"{where}.outputs.{name}.path"),
                           o.model_dump(exclude={"path"}) | {"format": output_format(o.model_dump())})
                    for name, o in s.outputs.items()}
+        if s.call:
+            from detopt.task import resolve
+
+            try:
+                resolve(s.call)  # an unimportable callable fails now, not in every trial
+            except ConfigError as exc:
+                raise ConfigError(exc.message, field=f"{where}.call", fix=exc.fix) from None
         r = s.resources
         return Stage(
             config=s, index=i, where=where,
@@ -149,7 +156,8 @@ class Plan:
             for key, ref in (("from", source.from_), ("sem", source.sem)):
                 if ref is None:
                     continue
-                stage, _, output = ref.partition(".")
+                stage, _, rest = ref.partition(".")
+                output = rest.split(".")[0]
                 where = f"problem.pipeline.metrics.{metric}.{key}"
                 if stage not in names:
                     raise ConfigError(f"no stage {stage!r} (in {ref!r}).", field=where,
@@ -221,7 +229,8 @@ class Plan:
             payloads = stage.payloads(params)
             base = self.context(params, study="check",
                                 trial={"index": 0, "attempt": 1, "label": "check.t0.a1",
-                                       "workdir": str(root)},
+                                       "workdir": str(root),
+                                       "design_file": str(root / "design.json")},
                                 geometry_dir=root / "geometry" if self.geometry_source else None,
                                 stages=earlier)
             try:

@@ -4,6 +4,7 @@ Layout, per attempt (a retried trial starts in a fresh folder; a resumed one con
 own)::
 
     <study workdir>/t<trial>/a<attempt>/
+        design.json               the trial's parameters
         geometry/                 the trial's edited copy of the detector description
         <stage>/j<k>/             one folder per job: its files, stdout.txt, stderr.txt
         logs/<stage>.j<k>.stdout  links to every job's logs, in one place
@@ -11,10 +12,12 @@ own)::
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from detopt.errors import TrialError
 from detopt.pipeline.job import STDERR, STDOUT
@@ -35,6 +38,17 @@ class Workspace:
 
     def create(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def design_file(self) -> Path:
+        return self.root / "design.json"
+
+    def write_design(self, params: Mapping[str, Any]) -> None:
+        """The trial's parameters as JSON (``{{ trial.design_file }}``), for programs that read
+        a design file (AID2E's script steps do)."""
+        tmp = self.design_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(dict(params), indent=1, default=str))
+        tmp.replace(self.design_file)
 
     def stage_dir(self, stage: str) -> Path:
         return self.root / stage
