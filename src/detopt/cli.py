@@ -339,7 +339,7 @@ def import_aid2e(
         err.print(f"error: the converted study does not validate: {problem}", markup=False,
                   highlight=False, soft_wrap=True)
         raise typer.Exit(code=2)
-    out.print(f"[green]ok[/]: {output} validates")
+    out.print(f"ok: {output} validates", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

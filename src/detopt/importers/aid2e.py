@@ -162,10 +162,16 @@ def _design_groups(doc: Mapping[str, Any], source: Path, notes: _Notes
     return params, constraints
 
 
+def _identifier(text: str) -> str:
+    out = re.sub(r"\W+", "_", text).strip("_") or "p"
+    return f"p_{out}" if out[0].isdigit() else out
+
+
 def _names(params: Sequence[_Parameter]) -> dict[str, str]:
-    """detopt names: the short name when it is unique across groups, else ``group.param``."""
+    """detopt names: the short name when it is unique across groups, else ``group_param``."""
     short = [p.qualified.split(".", 1)[1] for p in params]
-    return {p.qualified: s if short.count(s) == 1 else p.qualified for p, s in zip(params, short)}
+    return {p.qualified: _identifier(s if short.count(s) == 1 else p.qualified)
+            for p, s in zip(params, short)}
 
 
 _DETECTOR_PATH = re.compile(r"^\$\{?DETECTOR_PATH\}?/")
@@ -345,6 +351,10 @@ def convert(files: Sequence[str | Path], *, name: str | None = None,
     for key, value in runner_study.items():
         study_loop.setdefault(key, value)
     study_loop.update(_failure_policy(problem, psrc, [o["name"] for o in objectives], notes))
+    if "max_trials" not in study_loop:
+        study_loop["max_trials"] = 50
+        notes.changed_(origin.get("optimizer", psrc), "optimizer", "no evaluation budget given: "
+                       "max_trials 50 (AID2E's default n_iterations)")
     if nominal and all(v is not None for k, v in nominal.items()
                        if next(p for p in parameters if p["name"] == k)["type"] != "fixed"):
         design = {k: v for k, v in nominal.items() if v is not None}

@@ -16,7 +16,7 @@ from typing import Any
 
 from detopt.errors import DetoptError
 
-_INDEX = re.compile(r"(?:^|\.)x(\d+)$")
+_INDEX = re.compile(r"(?:^|[._])x(\d+)$")
 
 
 def evaluate(params: Mapping[str, Any]) -> dict[str, float]:
@@ -25,6 +25,9 @@ def evaluate(params: Mapping[str, Any]) -> dict[str, float]:
     for name, value in params.items():
         match = _INDEX.search(str(name))
         if match:
+            if int(match[1]) in xs:
+                raise DetoptError(f"two parameters end in x{match[1]}.", field="params",
+                                  fix="give DTLZ2 one parameter per index")
             xs[int(match[1])] = float(value)
     if 1 not in xs:
         raise DetoptError("the DTLZ2 evaluator needs parameters named x1, x2, ...",

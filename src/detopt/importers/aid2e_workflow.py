@@ -325,8 +325,8 @@ def _environment(problem: Mapping[str, Any], source: Path, geometry_dir: Path | 
     if env_cfg.get("epic_config"):
         env["DETECTOR_CONFIG"] = str(env_cfg["epic_config"])
     if env:
-        notes.changed_(source, "problem.epic_environment", f"{', '.join(sorted(env))} are set "
-                       "in every stage's environment (upstream changed os.environ)")
+        notes.changed_(source, "problem.epic_environment", "set in every command stage's own "
+                       f"environment (upstream changed os.environ): {', '.join(sorted(env))}")
     if env_cfg.get("singularity_image"):
         container = {"engine": "apptainer", "image": str(env_cfg["singularity_image"])}
         notes.changed_(source, "problem.epic_environment.singularity_image",
@@ -404,8 +404,9 @@ def pipeline_section(merged: Mapping[str, Any], workflow: Mapping[str, Any] | No
     if metrics and set(metrics) == set(objectives):
         out["metrics"] = metrics
     elif metrics:
-        notes.cannot(psrc, "objectives", f"only {', '.join(sorted(metrics))} have a plan; the "
-                     "last stage must give the others")
+        missing = sorted(set(objectives) - set(metrics))
+        notes.cannot(psrc, "objectives", f"no plan computes {', '.join(missing)}: the last "
+                     "stage's 'metrics' output must hold every objective")
     _name_last_output(stages, out, wsource, notes)
     return out
 
