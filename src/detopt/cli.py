@@ -172,6 +172,9 @@ def validate(config: Annotated[Path, typer.Argument(help="Study configuration (Y
         name = problem.space.check if isinstance(problem.space.check, str) else \
             getattr(problem.space.check, "__name__", "a function")
         check_text = f", design check {name}"
+    plan = getattr(problem.evaluation, "plan", None)
+    if plan is not None:
+        check_text += f", pipeline of {len(plan.stages)} stages ({len(plan.edits)} geometry edits)"
     out.print(f"[green]ok[/]: study {cfg.name!r}: {problem.space.dim} parameters, "
               f"{len(problem.space.constraints)} linear constraints{check_text}, "
               f"{len(problem.objectives)} objectives, optimizer {cfg.optimizer.name}, "
