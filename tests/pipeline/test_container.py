@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pipekit import METRICS_STAGE, run, stored, study, tool
+from pipekit import METRICS_STAGE, run, stored, study
 
 from detopt.errors import ConfigError
 from detopt.pipeline.container import container_argv, setup_argv

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 import yaml
 from pipekit import METRICS_STAGE, cli, run, stored, study, tool

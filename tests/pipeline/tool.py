@@ -17,13 +17,22 @@ def _append(path: str, line: str) -> None:
         os.fsync(f.fileno())
 
 
+def _write(path: str, doc: object) -> None:
+    with open(path, "w") as f:
+        json.dump(doc, f)
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
 def main(cmd: str, *args: str) -> int:
     if cmd == "argv":  # every argument as received, and the environment variable DETOPT_T
-        json.dump({"argv": list(args), "env": os.environ.get("DETOPT_T")}, open("argv.json", "w"))
+        _write("argv.json", {"argv": list(args), "env": os.environ.get("DETOPT_T")})
     elif cmd == "metrics":  # metrics x -> f1 = x^2, f2 = (x - 1)^2 (+ the sem keys)
         x = float(args[0])
-        json.dump({"f1": [x * x, 0.01], "f2": (x - 1) ** 2, "nested": {"v": [1, 2, x]}},
-                  open("metrics.json", "w"))
+        _write("metrics.json", {"f1": [x * x, 0.01], "f2": (x - 1) ** 2, "nested": {"v": [1, 2, x]}})
     elif cmd == "mark":  # mark LOG NAME SECONDS [WAIT_FILE or -]: start/end lines around a sleep
         log, name, seconds = args[0], args[1], float(args[2])
         _append(log, f"start {name} {time.time():.6f}")
@@ -38,7 +47,7 @@ def main(cmd: str, *args: str) -> int:
         log, name, n = args[0], args[1], int(args[2])
         _append(log, f"start {name} {time.time():.6f}")
         deadline = time.time() + 120
-        while open(log).read().count("start ") < n:
+        while _read(log).count("start ") < n:
             if time.time() > deadline:
                 print(f"only some of the {n} jobs ever ran at the same time", file=sys.stderr)
                 return 7
@@ -48,12 +57,12 @@ def main(cmd: str, *args: str) -> int:
         _append(log, f"end {name} {time.time():.6f}")
     elif cmd == "fail-once":  # fail-once COUNTER: exit 3 on the first run, 0 after
         counter = args[0]
-        runs = open(counter).read().count("\n") if os.path.exists(counter) else 0
+        runs = _read(counter).count("\n") if os.path.exists(counter) else 0
         _append(counter, "run")
         if runs == 0:
             print("first run fails on purpose", file=sys.stderr)
             return 3
-        json.dump({"ok": 1.0}, open("ok.json", "w"))
+        _write("ok.json", {"ok": 1.0})
     elif cmd == "overlaps":  # overlaps LOG N: print a checkOverlaps-like summary, count the run
         _append(args[0], "overlaps")
         print(f"Checking overlaps ...\nNumber of illegal overlaps/extrusions : {args[1]}")

@@ -109,12 +109,13 @@ def _ax(opt: Mapping[str, Any], source: Path, objectives: Sequence[str], notes: 
     if extra:
         notes.cannot(source, f"{key}.generator_kwargs", f"{', '.join(extra)}: BoTorch/Ax model "
                      "settings mobo does not take")
-    gen = ((p.get("generator_gen_kwargs") or {}).get("model_gen_options") or {}).get("optimizer_kwargs") or {}
+    gen_options = (p.get("generator_gen_kwargs") or {}).get("model_gen_options") or {}
+    gen = gen_options.get("optimizer_kwargs") or {}
     if gen.get("num_restarts"):
         options["num_restarts"] = int(gen["num_restarts"])
     if set(gen) - {"num_restarts"}:
-        notes.cannot(source, f"{key}.generator_gen_kwargs", f"{', '.join(sorted(set(gen) - {'num_restarts'}))}: "
-                     "not mobo options")
+        others = ", ".join(sorted(set(gen) - {"num_restarts"}))
+        notes.cannot(source, f"{key}.generator_gen_kwargs", f"{others}: not mobo options")
     if p.get("generator") not in (None, "BOTORCH_MODULAR"):
         notes.cannot(source, f"{key}.generator", f"{p['generator']!r}: mobo is detopt's BoTorch "
                      "optimizer")

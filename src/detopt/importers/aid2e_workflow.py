@@ -274,7 +274,8 @@ def plan_stages(plan: Mapping[str, Any], prefix: str, source: Path, notes: Any, 
         inline, script = step.get("inline") or {}, step.get("script") or {}
         if step.get("depends_on"):
             notes.changed_(source, where, "depends_on: steps run in the order listed")
-        if _is_dtlz2(inline.get("entrypoint"), script.get("path")) or (dtlz2_hint and not (inline or script)):
+        if _is_dtlz2(inline.get("entrypoint"), script.get("path")) or \
+                (dtlz2_hint and not (inline or script)):
             out.append({"name": name, "call": DTLZ2_CALL, "kwargs": {"params": "{{ params }}"}})
             notes.changed_(source, where, f"AID2E's DTLZ2 evaluator "
                            f"({inline.get('entrypoint') or script.get('path')}) → detopt's "
@@ -436,7 +437,8 @@ def _name_last_output(stages: list[dict[str, Any]], pipeline: dict[str, Any], so
     if "metrics" in outputs:
         return
     for name, spec in outputs.items():
-        if spec.get("format") in ("json", "yaml") or str(spec.get("path", "")).endswith((".json", ".yaml")):
+        path = str(spec.get("path", ""))
+        if spec.get("format") in ("json", "yaml") or path.endswith((".json", ".yaml")):
             outputs["metrics"] = outputs.pop(name)
             notes.changed_(source, f"stage {last['name']}", f"its output {name!r} holds the "
                                                              "objectives (now named 'metrics')")

@@ -78,7 +78,8 @@ class GateConfig(_Strict):
     exit_codes: list[int] = Field(default_factory=list, description="exit codes meaning infeasible")
     pattern: str | None = Field(None, description="infeasible when this regex matches the source")
     require: str | None = Field(None, description="infeasible when this regex does NOT match")
-    source: str = Field("stdout", description="'stdout', 'stderr' or a path (template) in the job's directory")
+    source: str = Field("stdout", description="'stdout', 'stderr' or a file (relative to the "
+                        "job's directory)")
     message: str = Field("the design failed the stage's gate", description="the reason stored")
 
     @model_validator(mode="after")
@@ -111,7 +112,8 @@ class ContainerConfig(_Strict):
     def _binds_are_plain(cls, v: list[str]) -> list[str]:
         for b in v:
             parts = b.split(":")
-            if not parts[0] or len(parts) > 3 or "," in b or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
+            bad_mode = len(parts) == 3 and parts[2] not in ("ro", "rw")
+            if not parts[0] or len(parts) > 3 or "," in b or bad_mode:
                 raise ValueError(f"bind {b!r} is not 'src[:dst[:ro|rw]]' (no commas)")
         return v
 

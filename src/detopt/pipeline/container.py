@@ -88,7 +88,8 @@ def container_argv(container: Mapping[str, Any], argv: Sequence[str], *, trial_d
         for src, dst, ro in binds:
             out += ["--ro-bind" if ro else "--bind", src, dst]
         # last, so that a read-only bind of a parent folder cannot hide it
-        out += ["--bind", str(trial_dir), str(trial_dir), "--chdir", str(cwd), "--unshare-pid", "--die-with-parent", *options, "--", *argv]
+        out += ["--bind", str(trial_dir), str(trial_dir), "--chdir", str(cwd), "--unshare-pid",
+                "--die-with-parent", *options, "--", *argv]
         return out, {}  # bwrap passes its own environment on to the command
     raise ConfigError(f"unknown container engine {engine!r}.", field="container.engine",
                       fix="use apptainer, singularity or bwrap")

@@ -44,14 +44,25 @@ class StageJobError(TrialError):
         return (type(self), (str(self), self.retryable))
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        import ctypes
+def _resolve_prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
 
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+#: looked up once, here: the child between fork and exec only calls it (no import, no dlopen,
+#: nothing that could wait for a lock another thread of the parent held at fork time)
+_PRCTL = _resolve_prctl()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _tail(path: Path, lines: int = 5, chars: int = 600) -> str:
@@ -121,7 +132,7 @@ def _run_command(spec: Mapping[str, Any], cwd: Path) -> int:
         try:
             process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                        stdout=stdout, stderr=stderr, start_new_session=True,
-                                       preexec_fn=_die_with_parent)
+                                       preexec_fn=_die_with_parent)  # noqa: PLW1509 (see _PRCTL)
         except OSError as exc:  # not found, not executable: the same on every try
             raise StageJobError(f"{_name(spec)}: cannot start {argv[0]!r}: {exc.strerror or exc}",
                                 retryable=False) from None

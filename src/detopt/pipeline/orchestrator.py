@@ -248,7 +248,9 @@ class _TrialRun:
         spec = self.plan.job_spec(stage, k, payloads, base, self.ws.stage_dir(stage.name),
                                   self.context.workdir)
         job["output_paths"] = {n: str(Path(spec["cwd"]) / o["path"]) for n, o in spec["outputs"].items()}
-        label = f"{self.context.label}.{stage.name}.j{k}" + (f".r{job['tries']}" if job["tries"] > 1 else "")
+        label = f"{self.context.label}.{stage.name}.j{k}"
+        if job["tries"] > 1:  # a retry is a new job: never adopted as the earlier one
+            label += f".r{job['tries']}"
         if stage.config.where == "driver":
             spec.pop("resources_env", None)
             future: Future = _in_thread(spec)

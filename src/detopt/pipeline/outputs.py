@@ -75,7 +75,8 @@ def select(document: Any, key: str | None, where: str) -> Any:
         done = ".".join(key.split(".")[:i])
         if isinstance(value, Mapping) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+        elif isinstance(value, list) and part.lstrip("-").isdigit() \
+                and -len(value) <= int(part) < len(value):
             value = value[int(part)]
         else:
             have = ", ".join(map(str, value)) if isinstance(value, Mapping) else type(value).__name__
