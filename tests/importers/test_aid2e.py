@@ -210,3 +210,26 @@ def test_an_imported_workflow_runs_its_stages(tmp_path):
     trials = run_converted(out, tmp_path, trials=1)
     assert trials[0].status == TrialStatus.COMPLETED, trials[0].error
     assert trials[0].metrics["sep"][0] == 6.0
+
+
+def test_stack_layers_become_one_stage_each(tmp_path):
+    out = tmp_path / "study.yaml"
+    code, stdout, stderr = cli(FIXTURES / "stack" / "workflow.yml", "-o", out,
+                               "--geometry", FIXTURES / "calo" / "geometry")
+    assert code == 0, stdout + stderr
+    stages = yaml.safe_load(out.read_text())["problem"]["pipeline"]["stages"]
+    assert [s["name"] for s in stages] == ["chain_overlaps", "chain_gun", "chain_reco", "chain_ana",
+                                           "collect"]
+    geo, sim, rec, ana, _ = stages
+    assert all(s["jobs"] == 2 for s in (geo, sim, rec, ana))
+    assert geo["command"] == ["checkOverlaps", "-c", "{{ geometry.dir }}/epic_fixture.xml"]
+    assert geo["gate"]["require"] == "Number of illegal overlaps/extrusions : 0$"
+    assert geo["setup"] == {"script": "/opt/fixture/epic/bin/thisepic.sh", "args": ["epic_fixture"]}
+    assert sim["command"] == ["npsim", "--compactFile", "{{ geometry.dir }}/epic_fixture.xml",
+                              "--steeringFile", "{{ config_dir }}/steering/gun_{{ job.index }}.py",
+                              "-G", "-N", "100", "--outputFile", "sim_{{ job.index }}.edm4hep.root"]
+    # a layer reads what the layer before wrote, from that layer's folder of the same job
+    assert rec["command"][-1] == \
+        "{{ stages.chain_gun.jobs[job.index].workdir }}/sim_{{ job.index }}.edm4hep.root"
+    assert "{{ stages.chain_reco.jobs[job.index].workdir }}/rec_{{ job.index }}.root" in ana["command"]
+    assert "&id" not in out.read_text()  # written out in full, no YAML anchors

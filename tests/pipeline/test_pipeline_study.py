@@ -169,3 +169,13 @@ def test_driver_side_stages_and_a_final_callable(tmp_path):
     assert t.metrics["f2"] == (pytest.approx((x - 1) ** 2), None)
     assert states[0]["stages"]["prepare"]["jobs"][0]["handle"] is None  # never a runner call
     assert states[0]["stages"]["collect"]["jobs"][0]["handle"].startswith("local:")
+
+
+def test_metrics_from_a_fan_out_stage_need_a_combination(tmp_path):
+    from detopt.config import build_problem, parse_config
+    from detopt.errors import ConfigError
+
+    cfg = study(tmp_path, [{**METRICS_STAGE, "jobs": 2}])
+    with pytest.raises(ConfigError, match="runs several jobs") as err:
+        build_problem(parse_config(cfg, base_dir=tmp_path))
+    assert err.value.field == "problem.pipeline.metrics"

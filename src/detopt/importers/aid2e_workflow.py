@@ -167,7 +167,8 @@ def _outputs(specs: Sequence[Any], tr: _Translator) -> dict[str, Any]:
 
 
 def _workflow_stages(workflow: Mapping[str, Any], wsource: Path, names: Mapping[str, str],
-                     has_geometry: bool, runner_kind: str, notes: Any) -> list[dict[str, Any]]:
+                     has_geometry: bool, runner_kind: str, epic: Mapping[str, Any], notes: Any
+                     ) -> list[dict[str, Any]]:
     stages: list[dict[str, Any]] = []
     branches = workflow.get("branches") or []
     for b, branch in enumerate(branches):
@@ -176,9 +177,8 @@ def _workflow_stages(workflow: Mapping[str, Any], wsource: Path, names: Mapping[
             name = _identifier(stage.get("name") or f"stage{s}")
             if len(branches) > 1:
                 name = _identifier(f"{branch.get('name') or b}_{name}")
-            built = _stage(stage, name, key, wsource, names, has_geometry, runner_kind, notes)
-            if built is not None:
-                stages.append(built)
+            stages += _stage(stage, name, key, wsource, names, has_geometry, runner_kind, epic,
+                             notes)
             plan = stage.get("objective_plan")
             if plan:
                 stages += plan_stages(plan, name, wsource, notes, f"{key}.objective_plan")
@@ -186,12 +186,14 @@ def _workflow_stages(workflow: Mapping[str, Any], wsource: Path, names: Mapping[
 
 
 def _stage(stage: Mapping[str, Any], name: str, key: str, source: Path, names: Mapping[str, str],
-           has_geometry: bool, runner_kind: str, notes: Any) -> dict[str, Any] | None:
+           has_geometry: bool, runner_kind: str, epic: Mapping[str, Any], notes: Any
+           ) -> list[dict[str, Any]]:
+    """The stage(s) of one upstream stage: one, or one per stack layer."""
     jobs = stage.get("jobs") or []
     if not jobs:
         if not stage.get("objective_plan"):
             notes.cannot(source, key, "a stage without jobs; left out")
-        return None
+        return []
     if len(jobs) > 1:
         notes.cannot(source, key, f"{len(jobs)} jobs: only the first is a template (as "
                                   "upstream); the others are left out")
@@ -207,15 +209,14 @@ def _stage(stage: Mapping[str, Any], name: str, key: str, source: Path, names: M
             notes.cannot(source, f"{key}.job_factory", f"factory {kind!r} ({params.get('from', '')}): "
                          "only 'range' maps (a payload factory has AID2E's signature); one job")
     payload = dict(job.get("payload") or {})
-    if payload.get("layers") or job.get("layers"):
-        notes.cannot(source, key, "stack layers (geo/sim/rec/ana) are not mapped; write the "
-                                  "commands as stages; stage left out")
-        return None
+    layers = job.get("layers") or payload.get("layers")
     callable_ref = payload.get("python_callable") or job.get("function")
-    if payload.get("evaluator_type") == "python" or callable_ref:
+    if layers:
+        pass  # the layers' commands are added below, one stage each
+    elif payload.get("evaluator_type") == "python" or callable_ref:
         if not callable_ref:
             notes.cannot(source, key, "a python job without python_callable; left out")
-            return None
+            return []
         out.update(call=str(callable_ref), kwargs={"design_point": "{{ params }}"})
         notes.changed_(source, key, f"{callable_ref} is called with design_point=<the "
                                     "parameters> (upstream passed a JobContext)")
@@ -225,7 +226,7 @@ def _stage(stage: Mapping[str, Any], name: str, key: str, source: Path, names: M
         if not argv:
             if argv is not None:
                 notes.cannot(source, key, "no command; left out")
-            return None
+            return []
         out["command"] = argv
         if payload.get("evaluator_type") == "container":
             notes.cannot(source, key, "container jobs: give the stage a container section "
@@ -248,7 +249,11 @@ def _stage(stage: Mapping[str, Any], name: str, key: str, source: Path, names: M
         out["where"] = "driver"
         notes.changed_(source, f"{key}.scheduler", "a JobLib stage under a cluster runner runs "
                                                    "in the driver (where: driver)")
-    return out
+    if layers:
+        from detopt.importers.aid2e_layers import layer_stages
+
+        return layer_stages(layers, out, name, tr, epic, source, key, notes)
+    return [out]
 
 
 def plan_stages(plan: Mapping[str, Any], prefix: str, source: Path, notes: Any, key: str,
@@ -356,12 +361,17 @@ def pipeline_section(merged: Mapping[str, Any], workflow: Mapping[str, Any] | No
                      geometry_dir: Path | None, runner_kind: str, notes: Any) -> dict[str, Any]:
     """The ``problem.pipeline`` section."""
     env, geometry, container = _environment(problem, psrc, geometry_dir, notes)
+    env_cfg = problem.get("epic_environment") or {}
+    epic = {"config": env_cfg.get("epic_config"),
+            "install": _abs(env_cfg["epic_install"], psrc.parent) if env_cfg.get("epic_install")
+            else None}
     if geometry is None and geometry_dir is not None:
         geometry = {"source": str(geometry_dir), "mode": "symlink", "export_as": "DETECTOR_PATH"}
     stages: list[dict[str, Any]] = []
     metrics: dict[str, str] = {}
     if workflow:
-        stages += _workflow_stages(workflow, wsource, names, geometry is not None, runner_kind, notes)
+        stages += _workflow_stages(workflow, wsource, names, geometry is not None, runner_kind,
+                                   epic, notes)
         for c in workflow.get("combined_objectives") or []:
             notes.cannot(wsource, f"workflows.{workflow.get('name')}.combined_objectives."
                          f"{c.get('name')}", "combined objective plans are not mapped")

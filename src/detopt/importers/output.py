@@ -13,6 +13,13 @@ from detopt.errors import DetoptError
 from detopt.importers.aid2e import Conversion, Note
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Writes a repeated section out each time (no &anchors), as a person would."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def _comment(title: str, notes: Sequence[Note]) -> list[str]:
     if not notes:
         return []
@@ -30,7 +37,8 @@ def render(conversion: Conversion, sources: Sequence[Path], tool: str = "aid2e")
     header += [f"#   {Path(s).resolve()}" for s in sources]
     header += _comment("Not mapped", conversion.not_mapped)
     header += _comment("Mapped with a change", conversion.changed)
-    body = yaml.safe_dump(conversion.study, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(conversion.study, Dumper=_NoAliases, sort_keys=False, allow_unicode=True,
+                     width=100)
     return "\n".join(header) + "\n\n" + body
 
 

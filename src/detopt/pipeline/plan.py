@@ -145,6 +145,12 @@ class Plan:
         names = {s.name: s for s in self.stages}
         if self.config.metrics is None:
             last = self.stages[-1]
+            if not (isinstance(last.config.jobs, int) and last.config.jobs == 1):
+                raise ConfigError(f"the last stage {last.name!r} runs several jobs, so its "
+                                  "result cannot be the trial's metrics.",
+                                  field="problem.pipeline.metrics",
+                                  fix="add metrics: {name: {from: stage.output, combine: mean}} "
+                                      "or end with a one-job stage")
             if last.config.call is None and "metrics" not in last.outputs:
                 raise ConfigError("the pipeline does not say where the metrics come from.",
                                   field="problem.pipeline.metrics",
