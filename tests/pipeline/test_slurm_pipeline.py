@@ -89,7 +89,12 @@ def test_stage_jobs_are_slurm_jobs_and_resume_reattaches(slurm_env, tmp_path):
     assert after["handle"] == before["handle"] and after["tries"] == 1  # re-attached
     assert events(sim_log).count("start j1") == 1  # never submitted twice
 
-    jobs = sacct(f"{cfg['name']}.t0.a1.")
+    prefix = f"{cfg['name']}.t0.a1."
+    # the driver reads a job's result file before accounting may have recorded the job's end
+    wait_for(lambda: len(sacct(prefix)) == 4 and all(
+        r["state"] == "COMPLETED" for rows in sacct(prefix).values() for r in rows), 60,
+        "sacct to record the four jobs")
+    jobs = sacct(prefix)
     assert sorted(jobs) == ["check.j0", "evaluate.j0", "simulate.j0", "simulate.j1"]
     assert all(len(rows) == 1 and rows[0]["state"] == "COMPLETED" for rows in jobs.values())
     expected = {"check.j0": ("1", "200M", "00:05:00"), "simulate.j0": ("2", "300M", "00:10:00"),
