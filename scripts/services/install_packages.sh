@@ -3,13 +3,14 @@
 #   SLURM + accounting: slurmctld slurmd slurm-client munge slurmdbd mariadb-server
 #   PostgreSQL: any /usr/lib/postgresql/<ver>/bin/postgres, else the `postgresql` package
 #   ActiveMQ (PanDA/iDDS runner tests): activemq, and a Java runtime if there is none; openssl
+#   bubblewrap: the container engine of the pipeline tests (tests/pipeline/test_container.py)
 # Nothing gets started: a policy-rc.d that forbids starting services is put in place for the
 # duration of the install if the machine has none.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-want=(slurmctld slurmd slurm-client munge slurmdbd mariadb-server)
+want=(slurmctld slurmd slurm-client munge slurmdbd mariadb-server bubblewrap)
 missing=()
 for p in "${want[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2> /dev/null)" = "install ok installed" ] || missing+=("$p")

@@ -27,6 +27,9 @@ app = typer.Typer(
 drich_app = typer.Typer(help="The fast dRICH simulation: draw a design, evaluate it.",
                         no_args_is_help=True)
 app.add_typer(drich_app, name="drich")
+import_app = typer.Typer(help="Convert other tools' configurations into detopt study files.",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 out = Console()
 err = Console(stderr=True)
@@ -167,6 +170,9 @@ def validate(config: Annotated[Path, typer.Argument(help="Study configuration (Y
         _fail(exc)
     check_ref = problem.space.check_reference
     check_text = f", design check {check_ref}" if check_ref else ""
+    plan = getattr(problem.evaluation, "plan", None)
+    if plan is not None:
+        check_text += f", pipeline of {len(plan.stages)} stages ({len(plan.edits)} geometry edits)"
     out.print("[green]ok[/]: " + escape(f"study {cfg.name!r}: {problem.space.dim} parameters, "
               f"{len(problem.space.constraints)} linear constraints{check_text}, "
               f"{len(problem.objectives)} objectives, optimizer {cfg.optimizer.name}, "
@@ -325,6 +331,56 @@ def drich_show(
     except DetoptError as exc:
         _fail(exc)
     out.print(f"wrote {path}")
+
+
+@import_app.command("aid2e")
+def import_aid2e(
+    files: Annotated[list[Path], typer.Argument(help="AID2E files: design.params, problem.config, "
+                                                     "full configurations, workflow.yml.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The detopt study file to write.")],
+    name: Annotated[Optional[str], typer.Option(help="Study name (default: the problem's).")] = None,
+    geometry: Annotated[Optional[Path], typer.Option(help="Detector description folder that the "
+                        "parameters' XML edits apply to (e.g. <epic install>/share/epic).")] = None,
+    xml_file: Annotated[Optional[str], typer.Option(help="XML file (inside --geometry) for "
+                        "parameters without file_path, e.g. compact/pid/drich.xml.")] = None,
+    workflow: Annotated[Optional[str], typer.Option(help="Workflow to convert (default: the first).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite OUTPUT.")] = False,
+) -> None:
+    """Convert AID2E configuration files into one detopt study and validate it.
+
+    Prints what could not be mapped, with the reason, and what was mapped with a change.
+    Example: [bold]detopt import aid2e design.params workflow.yml -o study.yaml[/]
+    """
+    from detopt.importers import convert
+    from detopt.importers.output import check, render
+
+    try:
+        if output.exists() and not force:
+            raise DetoptError(f"{output} exists.", field="--output", fix="choose another file or "
+                              "add --force")
+        conversion = convert(files, name=name, geometry=geometry, xml_file=xml_file,
+                             workflow=workflow)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(render(conversion, files))
+    except DetoptError as exc:
+        _fail(exc)
+    study = conversion.study
+    out.print(f"wrote {output}: study {study['name']!r}, {len(study['problem']['parameters'])} "
+              f"parameters, {len(study['problem']['pipeline']['stages'])} stages, optimizer "
+              f"{study['optimizer']['name']}, runner {study['runner']['kind']}", markup=False,
+              highlight=False, soft_wrap=True)
+    for title, notes in (("not mapped", conversion.not_mapped),
+                         ("mapped with a change", conversion.changed)):
+        if notes:
+            out.print(f"{title} ({len(notes)}):")
+            for note in notes:
+                out.print(f"  - {note}", markup=False, highlight=False, soft_wrap=True)
+    problem = check(output)
+    if problem is not None:
+        err.print(f"error: the converted study does not validate: {problem}", markup=False,
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2)
+    out.print(f"ok: {output} validates", markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -41,6 +42,7 @@ from pydantic import (
 
 from detopt.errors import ConfigError, DetoptError
 from detopt.objectives import Objective, ObjectiveSet
+from detopt.pipeline.config import PipelineConfig
 from detopt.problem import Problem
 from detopt.settings import StudySettings
 from detopt.space import ChoiceParameter, FixedParameter, FloatParameter, IntParameter, Space
@@ -62,6 +64,18 @@ ParameterSpec = Annotated[
     Annotated[Union[FloatParameter, IntParameter, ChoiceParameter, FixedParameter],
               Field(discriminator="type")],
     BeforeValidator(_default_type)]
+
+
+_EDIT_KEYS = ("file", "xpath", "attribute")
+
+
+class GeometryEdit(_Strict):
+    """Where a pipeline writes a parameter's value: an element (or its attribute) of an XML
+    file in the pipeline's geometry folder; the value is written as ``value*unit``."""
+
+    file: str | None = Field(None, description="XML file inside the pipeline's geometry folder")
+    xpath: str | None = Field(None, description="XPath selecting exactly one element")
+    attribute: str | None = Field(None, description="attribute to set (default: element text)")
 
 
 class ObjectiveConfig(_Strict):
@@ -92,11 +106,36 @@ class ProblemConfig(_Strict):
     objectives: list[ObjectiveConfig] = Field(default_factory=list)
     outcome_constraints: list[str] = Field(default_factory=list)
     resources: Resources | None = None
+    pipeline: PipelineConfig | None = Field(None, description=(
+        "a chain of stages instead of 'evaluate' (docs/pipelines.md)"))
+    geometry_edits: dict[str, GeometryEdit] = Field(default_factory=dict, description=(
+        "where a pipeline writes each parameter's value (written on the parameter itself as "
+        "file/xpath/attribute; collected here)"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_geometry_edits(cls, data: Any) -> Any:
+        """``file``/``xpath``/``attribute`` on a parameter entry are a pipeline's geometry edit,
+        not part of the design space: they move to ``geometry_edits``."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), list):
+            return data
+        edits = dict(data.get("geometry_edits") or {})
+        parameters = []
+        for entry in data["parameters"]:
+            if isinstance(entry, Mapping) and any(k in entry for k in _EDIT_KEYS):
+                edits[str(entry.get("name"))] = {k: entry[k] for k in _EDIT_KEYS if k in entry}
+                entry = {k: v for k, v in entry.items() if k not in _EDIT_KEYS}
+            parameters.append(entry)
+        return {**data, "parameters": parameters, "geometry_edits": edits}
 
     @model_validator(mode="after")
     def _builtin_or_custom(self) -> ProblemConfig:
+        if self.pipeline is not None and (self.evaluate is not None or self.builtin is not None):
+            raise ValueError("give either 'pipeline' or 'evaluate'/'builtin', not both")
         if self.builtin is None:
-            missing = [f for f in ("evaluate", "parameters", "objectives") if not getattr(self, f)]
+            needed = ("parameters", "objectives") if self.pipeline else ("evaluate", "parameters",
+                                                                         "objectives")
+            missing = [f for f in needed if not getattr(self, f)]
             if missing:
                 raise ValueError(f"a custom problem needs '{missing[0]}' (or use 'builtin')")
         return self
@@ -208,7 +247,6 @@ def build_problem(config: StudyConfig) -> Problem:
         if p.evaluate_options:
             problem.evaluate_options = {**problem.evaluate_options, **p.evaluate_options}
         return problem
-    assert p.evaluate is not None
     check = None
     if p.check is not None:
         check = _wrap("problem.check", lambda: resolve(p.check, config.search_path))
@@ -218,12 +256,38 @@ def build_problem(config: StudyConfig) -> Problem:
         [Objective(o.name, o.direction or "minimize", o.threshold, o.description or "",
                    o.unit or "") for o in p.objectives],
         p.outcome_constraints))
-    function = _wrap("problem", lambda: lookup(p.evaluate, config.search_path))  # import now
-    task = function if isinstance(function, Task) else None
+    evaluation = None
+    if p.pipeline is not None:
+        from detopt.pipeline import build_evaluation
+
+        evaluation = build_evaluation(p.pipeline, _edit_specs(p), space,
+                                      objectives.required_metrics, config.base_dir)
+    elif p.geometry_edits:
+        edited = [i for i, q in enumerate(p.parameters) if q.name in p.geometry_edits]
+        raise ConfigError("geometry edits (file, xpath) are applied by a pipeline.",
+                          field=f"problem.parameters[{edited[0] if edited else 0}]",
+                          fix="add problem.pipeline with a geometry folder, or drop file/xpath")
+    task = None
+    if evaluation is None:
+        function = _wrap("problem", lambda: lookup(p.evaluate, config.search_path))  # import now
+        task = function if isinstance(function, Task) else None
     return Problem(name=p.name or config.name, space=space, objectives=objectives,
                    evaluate=p.evaluate, evaluate_options=p.evaluate_options,
                    resources=p.resources or (task.resources if task else Resources()),
-                   retries=task.retries if task else None, search_path=config.search_path)
+                   retries=task.retries if task else None, search_path=config.search_path,
+                   evaluation=evaluation)
+
+
+def _edit_specs(p: ProblemConfig) -> list[SimpleNamespace]:
+    """Per parameter (in order, for error locations): name, unit and its geometry edit."""
+    out = []
+    for q in p.parameters:
+        edit = p.geometry_edits.get(q.name)
+        out.append(SimpleNamespace(name=q.name, unit=getattr(q, "unit", ""),
+                                   file=edit.file if edit else None,
+                                   xpath=edit.xpath if edit else None,
+                                   attribute=edit.attribute if edit else None))
+    return out
 
 
 def _customized_objectives(built_in: ObjectiveSet, p: ProblemConfig) -> ObjectiveSet:

@@ -249,8 +249,12 @@ class StudyLoop:
         for trial in sorted(self.study.trials.values(), key=lambda t: t.index):
             if trial.status == TrialStatus.RUNNING:
                 future = None
-                if self.runner.durable and trial.runner_handle:
-                    future = self.evaluation.reattach(self.runner, trial.runner_handle,
+                # a pipeline knows from its stored state what is left (even on a local runner,
+                # where it re-runs the jobs that died with the driver); one call needs a durable
+                # runner to have survived
+                own = self.study.problem.evaluation is not None
+                if own or (self.runner.durable and trial.runner_handle):
+                    future = self.evaluation.reattach(self.runner, trial.runner_handle or "",
                                                       self._context(trial))
                 if future is not None:
                     trial.logs = dict(getattr(future, "logs", None) or trial.logs)

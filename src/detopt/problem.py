@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from detopt.errors import ConfigError
 from detopt.objectives import ObjectiveSet
 from detopt.space import Space
 from detopt.task import Resources, Task, TaskCall, function_reference, resolve
@@ -43,13 +44,14 @@ class Problem:
         retries: re-runs of a failed attempt when the study sets none (default: the
             :func:`detopt.task`'s own ``retries``).
         evaluation: how a trial is run (default: one runner call of ``evaluate``); a
-            pipeline problem sets its own (see :mod:`detopt.evaluation`).
+            pipeline problem sets its own (see :mod:`detopt.evaluation`); ``evaluate`` may
+            then be ``None``.
     """
 
     name: str
     space: Space
     objectives: ObjectiveSet
-    evaluate: str | Callable[..., Any]
+    evaluate: str | Callable[..., Any] | None
     evaluate_options: Mapping[str, Any] = field(default_factory=dict)
     resources: Resources | None = None
     known_front: KnownFront | None = None
@@ -63,7 +65,10 @@ class Problem:
             self.resources = self.evaluate.resources if isinstance(self.evaluate, Task) else Resources()
         if self.retries is None and isinstance(self.evaluate, Task):
             self.retries = self.evaluate.retries
-        if not isinstance(self.evaluate, str):
+        if self.evaluate is None and self.evaluation is None:
+            raise ConfigError("the problem has no evaluation.", field="problem.evaluate",
+                              fix="give 'evaluate: module:function' or a 'pipeline'")
+        if self.evaluate is not None and not isinstance(self.evaluate, str):
             self.evaluate = function_reference(self.evaluate)
 
     def evaluator(self) -> Evaluation:

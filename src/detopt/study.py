@@ -175,7 +175,11 @@ class Study:
         return len(self.trials)  # indices are 0..n-1, assigned in order
 
     def workdir(self) -> Path:
-        """Where the trials' work directories go (``study.workdir``, else next to the store)."""
+        """Where the trials' work directories go: ``study.workdir``, else the evaluation's own
+        (a pipeline's ``workdir``), else ``<name>-work`` next to the store."""
+        own = getattr(self.problem.evaluation, "workdir", None)
+        if self.settings.workdir is None and own is not None:
+            return Path(own)
         if self.settings.workdir:
             base = Path(self.config.base_dir) if self.config is not None and \
                 self.config.base_dir else Path.cwd()
