@@ -95,7 +95,7 @@ def test_the_drich_workflow_names_what_it_cannot_map(tmp_path):
     assert "job_name_prefix" in not_mapped
     study = yaml.safe_load((tmp_path / "s.yaml").read_text())
     assert study["runner"] == {"kind": "slurm", "partition": "scavenger", "account": "vossenlab",
-                               "time": "04:00:00", "mem": "4G", "poll_interval": 10, "cpus": 1}
+                               "walltime": "04:00:00", "memory": "4G", "poll_interval": 10, "cores": 1}
     assert study["study"]["concurrency"] == 5 and study["study"]["max_trials"] == 50
     assert study["study"]["on_failure"] == "penalty" and study["study"]["max_failed_trials"] == 5
     assert [o["threshold"] for o in study["problem"]["objectives"]] == [3.62, 4.04, 0.8]

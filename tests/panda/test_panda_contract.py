@@ -105,13 +105,13 @@ def test_the_work_carries_a_json_payload_and_no_token(monkeypatch):
 @pytest.mark.parametrize("section, field, hint", [
     ({"queu": "X"}, "runner.queu", "use one of:"),
     ({"service": "grid"}, "runner.service", "'panda' or 'idds'"),
-    ({"retries": -1}, "runner.retries", "docs/runners.md"),
-    ({"queue": "bad queue;rm"}, "runner.queue", "docs/runners.md"),
+    ({"retries": -1}, "runner.retries", "greater than or equal to 0"),
+    ({"queue": "bad queue;rm"}, "runner.queue", "should match pattern"),
 ])
 def test_bad_options_name_the_plugin_and_field(section, field, hint):
     with pytest.raises(ConfigError) as err:
         options_from_config(section)
-    assert err.value.field == field and "panda runner" in str(err.value) and hint in str(err.value)
+    assert err.value.field == field and "runner 'panda'" in str(err.value) and hint in str(err.value)
 
 
 def test_handles_round_trip():

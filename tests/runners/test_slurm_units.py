@@ -26,7 +26,12 @@ def test_extra_directives_are_split_like_sbatch_lines_and_checked():
     assert _extra_args(["#SBATCH --exclusive", '--comment="two words"', "--nice=3"]) == \
         ["--exclusive", "--comment=two words", "--nice=3"]
     assert _extra_args("--exclusive") == ["--exclusive"]
-    for bad, message in ((["--output=/x"], "set by detopt"), (["-J name"], "set by detopt"),
+    assert _extra_args(["--ntasks-per-core=1", "--exclusive"]) == ["--ntasks-per-core=1", "--exclusive"]
+    for bad, message in ((["--output=/x"], "sets --output"), (["-J name"], "sets -J"),
+                         # every spelling sbatch accepts: attached short values, long prefixes
+                         (["-o/tmp/x"], "sets -o"), (["--outp=/tmp/x"], "sets --output"),
+                         (["-D/tmp"], "sets -D"), (["-Jother"], "sets -J"),
+                         (["--job=x"], "sets --job-name"), (["--exp=NONE"], "sets --export"),
                          (["exclusive"], "not an sbatch option"), (["--a\n--b"], "several lines")):
         with pytest.raises(ConfigError, match=message):
             _extra_args(bad)

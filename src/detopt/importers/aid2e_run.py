@@ -172,7 +172,9 @@ def _pymoo(opt: Mapping[str, Any], source: Path, objectives: Sequence[str], note
 # ------------------------------------------------------------------------------ runners
 _KINDS = {"joblibrunner": "joblib", "joblib": "joblib", "slurmrunner": "slurm", "slurm": "slurm",
           "pandaiddsrunner": "panda", "panda": "panda", "pandaidds": "panda"}
-_SLURM_SAME = ("partition", "account", "qos", "constraint", "gres", "time", "mem", "poll_interval")
+_SLURM_SAME = ("partition", "account", "qos", "constraint", "gres", "poll_interval")
+#: AID2E's SLURM parameter -> detopt's option of the same meaning
+_SLURM_RENAMED = {"time": "walltime", "mem": "memory", "cpus_per_task": "cores"}
 
 
 def scheduler_runner(sched: Mapping[str, Any], source: Path, key: str, notes: Any
@@ -199,15 +201,16 @@ def scheduler_runner(sched: Mapping[str, Any], source: Path, key: str, notes: An
         if isinstance(n_jobs, int) and n_jobs > 0:
             runner["workers"] = n_jobs
         if params.get("timeout"):
-            runner["timeout"] = float(params["timeout"])
+            runner["walltime"] = float(params["timeout"])
         if params.get("backend") not in (None, "loky", "multiprocessing"):
             notes.changed_(source, f"{key}.parameters.backend", f"{params['backend']!r}: detopt's "
                            "local runner always uses separate worker processes")
         return runner, study
     if kind == "slurm":
         runner = {"kind": "slurm", **{k: params[k] for k in _SLURM_SAME if params.get(k) is not None}}
-        if params.get("cpus_per_task"):
-            runner["cpus"] = int(params["cpus_per_task"])
+        for theirs, ours in _SLURM_RENAMED.items():
+            if params.get(theirs) is not None:
+                runner[ours] = int(params[theirs]) if ours == "cores" else params[theirs]
         if params.get("sacct_poll_interval"):
             runner["state_interval"] = float(params["sacct_poll_interval"])
         if params.get("submit_working_dir"):

@@ -18,7 +18,6 @@ import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +255,7 @@ class _TrialRun:
             future: Future = _in_thread(spec)
             job.update(status="running", handle=None)
         else:
-            resources = replace(stage.resources, env=spec.pop("resources_env", {}) or {})
+            resources = stage.resources.model_copy(update={"env": spec.pop("resources_env", {}) or {}})
             call = TaskCall(JOB_FUNCTION, {"spec": spec}, resources, label=label)
             if self.runner.durable:  # a driver killed now must not submit the job twice
                 job.update(status="submitting", handle=INTENT_PREFIX + label)

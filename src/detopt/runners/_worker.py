@@ -2,7 +2,9 @@
 
 Started as a fresh interpreter (not forked), so it never re-imports the user's ``__main__``
 and never inherits the driver's threads. It receives ``(task_id, TaskCall)`` messages and
-answers ``(task_id, "ok" | "error", payload)``; ``None`` asks it to exit.
+answers ``(task_id, "started", None)`` when the call begins (the time limit counts from there,
+not from the interpreter's start-up), then ``(task_id, "ok" | "error", payload)``; ``None``
+asks it to exit.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ def serve(receive: Connection, send: Connection) -> None:
         if message is None:
             return
         task_id, call = message
+        try:
+            send.send((task_id, "started", None))
+        except OSError:
+            return
         try:
             outcome: tuple[str, Any] = ("ok", execute(call))
         except RemoteTaskError as exc:

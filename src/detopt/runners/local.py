@@ -31,6 +31,10 @@ from detopt.task import TaskCall
 from detopt.units import Duration
 
 
+#: seconds a worker may take to start before a call's time limit begins (see ``_start_queued``)
+STARTUP_ALLOWANCE = 60.0
+
+
 @dataclass
 class _Running:
     """The call a worker is busy with."""
@@ -222,7 +226,9 @@ class LocalRunner(Runner):
             if not future.set_running_or_notify_cancel():
                 continue  # cancelled while queued
             limit = call.resources.walltime or self.walltime
-            deadline = time.monotonic() + limit if limit else None
+            # until the worker says the call started, allow for its start-up (a fresh
+            # interpreter after a crash or timeout); then the limit counts from the start
+            deadline = time.monotonic() + limit + STARTUP_ALLOWANCE if limit else None
             try:
                 worker.send_conn.send((task_id, call))
             except Exception as exc:  # unpicklable arguments
@@ -245,6 +251,10 @@ class LocalRunner(Runner):
             return
         if got_id != running.task_id:
             return  # a late answer to a call that was already given up
+        if status == "started":
+            if running.limit is not None and not running.cancelled:
+                running.deadline = time.monotonic() + running.limit
+            return
         worker.task = None
         if status == "ok":
             running.future.set_result(payload)

@@ -178,7 +178,7 @@ class SlurmOptions(RunnerOptions):
         "further directives, e.g. ['--nice=10', '#SBATCH --exclusive']"))
     python: str | None = Field(None, description=(
         "interpreter the job runs (default: the driver's)"))
-    workdir: str = Field("detopt-slurm", description=(
+    workdir: Path = Field(Path("detopt-slurm"), description=(
         "directory on a filesystem shared with the compute nodes; one subdirectory per call"))
     env: dict[str, str | int | float | bool] = Field(default_factory=dict, description=(
         "environment variables added for the jobs"))
