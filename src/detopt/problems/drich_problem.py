@@ -18,7 +18,8 @@ from detopt.space import FloatParameter, Space
 
 def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000, seed: int = 12345,
                   objectives: Sequence[str] | None = None, aerogel_index: bool = False,
-                  constraints: Literal["check", "fail", "outcome"] = "check") -> Problem:
+                  constraints: Literal["check", "fail", "outcome"] = "check",
+                  fidelity: Literal["fast", "geant4"] = "fast") -> Problem:
     """The dRICH design problem.
 
     Args:
@@ -33,6 +34,9 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
             overlapping one fails fast, naming the constraint (AID2E's policy); ``"outcome"``:
             the margins become outcome constraints ``margin_<name> >= 0`` that the optimizer
             models. An overlapping design still fails fast in ``check`` mode if one is run.
+        fidelity: ``"fast"`` (the numpy ray trace) or ``"geant4"`` (a full Geant4 optical
+            simulation per design, extra ``detopt[geant4]``; Geant4's own overlap check gates
+            each design; about 10 ms per track, docs/drich.md).
     """
     from detopt.problems import drich
 
@@ -44,6 +48,13 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
     if constraints not in ("check", "fail", "outcome"):
         raise ConfigError(f"constraints must be 'check', 'fail' or 'outcome', got {constraints!r}.",
                           field="problem.options.constraints", fix="pick one of the three")
+    if fidelity not in ("fast", "geant4"):
+        raise ConfigError(f"fidelity must be 'fast' or 'geant4', got {fidelity!r}.",
+                          field="problem.options.fidelity", fix="pick one of the two")
+    if fidelity == "geant4":
+        from detopt.problems.drich.g4 import require_geant4
+
+        require_geant4()
     specs = list(drich.PARAMETERS) + (list(drich.OPTIONAL_PARAMETERS) if aerogel_index else [])
     space = Space([FloatParameter(p["name"], p["low"], p["high"], unit=p["unit"],
                                   description=p["description"]) for p in specs],
@@ -53,10 +64,12 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
                    drich.OBJECTIVES[n]["description"]) for n in names],
         [f"margin_{c} >= 0" for c in drich.CONSTRAINTS] if constraints == "outcome" else [])
     return Problem(
-        name="drich", space=space, objectives=objective_set, evaluate="detopt.problems.drich:evaluate",
+        name="drich", space=space, objectives=objective_set,
+        evaluate="detopt.problems.drich.g4.evaluate:evaluate" if fidelity == "geant4"
+        else "detopt.problems.drich:evaluate",
         evaluate_options={"preset": preset, "tracks_per_point": tracks_per_point, "seed": seed,
                           "objectives": names,
                           "constraints": "fail" if constraints == "check" else constraints},
-        description=f"ePIC dRICH fast simulation ({preset}, {tracks_per_point} tracks per point): "
+        description=f"ePIC dRICH {'Geant4' if fidelity == 'geant4' else 'fast'} simulation ({preset}, {tracks_per_point} tracks per point): "
                     f"{', '.join(names)}")
 
