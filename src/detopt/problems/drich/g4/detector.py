@@ -21,9 +21,11 @@ event. Volume tree (the shapes and numbers are those of :mod:`..geometry`)::
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import re
+import sys
 import tempfile
 
 import numpy as np
@@ -251,20 +253,27 @@ class DrichVolumes:
 @contextlib.contextmanager
 def _captured_output() -> Iterator[list[str]]:
     """Capture what Geant4 writes to the process's stdout/stderr (file descriptors 1 and 2)."""
+    # geant4-pybind sends G4cout/G4cerr to Python's sys.stdout/sys.stderr (which may not be
+    # the file descriptors, e.g. under pytest), so both levels are captured
     text: list[str] = []
+    py_out, py_err = io.StringIO(), io.StringIO()
+    sys.stdout.flush()
+    sys.stderr.flush()
     with tempfile.TemporaryFile(mode="w+b") as tmp:
         saved = [os.dup(1), os.dup(2)]
         try:
             os.dup2(tmp.fileno(), 1)
             os.dup2(tmp.fileno(), 2)
-            yield text
+            with contextlib.redirect_stdout(py_out), contextlib.redirect_stderr(py_err):
+                yield text
         finally:
             os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             for fd in saved:
                 os.close(fd)
             tmp.seek(0)
-            text.append(tmp.read().decode(errors="replace"))
+            text.append(tmp.read().decode(errors="replace") + py_out.getvalue()
+                        + py_err.getvalue())
 
 
 _UNITS = {"nm": 1e-7, "um": 1e-4, "mm": 0.1, "cm": 1.0, "m": 100.0, "km": 1e5, "fm": 1e-13}
