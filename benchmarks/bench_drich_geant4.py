@@ -9,7 +9,7 @@ both alike: the fast model's ``evaluate`` (in this process, one thread) and the 
 ``evaluate`` (a child process: Python + Geant4 start-up, geometry, overlap check, physics tables,
 the events, detopt's reconstruction). Both at the same tracks per point, AID2E's three
 objectives (4 points x 2 species). Also reported: the Geant4 event rate and the start-up part.
-Writes benchmarks/results/drich_geant4_bench.json and prints a Markdown table.
+Writes benchmarks/results/drich_geant4/bench.json and prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--designs", type=int, default=3)
     parser.add_argument("--preset", default="aid2e_calibrated")
     parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "drich_geant4_bench.json")
+                        default=Path(__file__).parent / "results" / "drich_geant4" / "bench.json")
     args = parser.parse_args()
     designs = [dict(drich.NOMINAL)] + random_designs(args.designs - 1, seed=11)
     rows = []

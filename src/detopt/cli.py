@@ -332,6 +332,8 @@ def drich_validate(
                                "the overlap comparison.")] = 100,
     preset: Annotated[str, typer.Option(help="pure or aid2e_calibrated.")] = "pure",
     seed: Annotated[int, typer.Option(help="Random seed of the tracks.")] = 12345,
+    objective: Annotated[Optional[list[str]], typer.Option(help="Compare only these objectives "
+                         "(only their scan points are simulated; default AID2E's three).")] = None,
 ) -> None:
     """Run N designs at both fidelities (fast and Geant4) and write a comparison report."""
     from detopt.problems.drich.g4 import commands
@@ -340,6 +342,7 @@ def drich_validate(
         summary = commands.validate(output, n_designs=designs, tracks=tracks,
                                     nominal_tracks=nominal_tracks,
                                     overlap_designs=overlap_designs, preset=preset, seed=seed,
+                                    objectives=objective,
                                     log=lambda line: err.print(line, highlight=False))
     except DetoptError as exc:
         _fail(exc)

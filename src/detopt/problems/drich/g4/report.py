@@ -122,8 +122,7 @@ def plot(out_dir: Path, summary: Mapping[str, Any], objectives: Sequence[str]) -
                                                        if field == "theta_mean" else 0.0)
                         for k in labels]
                 ax.bar(x + shift, vals, 0.4, label=fid)
-            ax.set_xticks(x, [k.replace("_p", "\np").replace("/", "\n") for k in labels],
-                          fontsize=7)
+            ax.set_xticks(x, [_short(k) for k in labels], fontsize=8, rotation=45, ha="right")
             ax.set_title(title)
             ax.legend()
         fig.tight_layout()
@@ -131,6 +130,13 @@ def plot(out_dir: Path, summary: Mapping[str, Any], objectives: Sequence[str]) -
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
     return paths
+
+
+def _short(label: str) -> str:
+    """'aerogel_p15_eta1.5-2/pi' -> 'aerogel 15 GeV/c, eta 1.5-2, pi'."""
+    point, species = label.split("/")
+    radiator, p, eta = point.split("_")
+    return f"{radiator} {p[1:]} GeV/c, eta {eta[3:]}, {species}"
 
 
 def _fmt(v: float, sem: float | None = None) -> str:

@@ -83,11 +83,12 @@ def _done(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
 def run_validation(out_dir: Path, *, n_designs: int = 20, tracks: int = 100,
                    nominal_tracks: int = 500, overlap_designs: int = 100,
                    preset: str = "pure", seed: int = 12345, design_seed: int = 7,
-                   nice: int = 10, log: Any = print) -> dict[str, Any]:
+                   nice: int = 10, objectives: Sequence[str] | None = None,
+                   log: Any = print) -> dict[str, Any]:
     """Run (or resume) the validation and write its report; returns the summary."""
     require_geant4(field="--fidelity")
     out_dir.mkdir(parents=True, exist_ok=True)
-    objectives = list(DEFAULT_OBJECTIVES)
+    objectives = list(objectives or DEFAULT_OBJECTIVES)  # only their scan points are simulated
     designs = [dict(NOMINAL)] + random_designs(n_designs - 1, design_seed)
     jsonl = out_dir / "designs.jsonl"
     done = _done(jsonl)
@@ -121,7 +122,7 @@ def run_validation(out_dir: Path, *, n_designs: int = 20, tracks: int = 100,
     return write_report(out_dir, designs, done, verdicts, objectives,
                         {"tracks": tracks, "nominal_tracks": nominal_tracks, "preset": preset,
                          "seed": seed, "design_seed": design_seed,
-                         "overlap_designs": overlap_designs})
+                         "overlap_designs": overlap_designs, "objectives": objectives})
 
 
 def geant4_overlaps(designs: Sequence[Mapping[str, float]], nice: int = 0
