@@ -36,7 +36,7 @@ def build_problem(preset: str = "aid2e_calibrated", tracks_per_point: int = 1000
             models. An overlapping design still fails fast in ``check`` mode if one is run.
         fidelity: ``"fast"`` (the numpy ray trace) or ``"geant4"`` (a full Geant4 optical
             simulation per design, extra ``detopt[geant4]``; Geant4's own overlap check gates
-            each design; about 10 ms per track, docs/drich.md).
+            each design; about 25 ms per track, docs/drich.md).
     """
     from detopt.problems import drich
 
