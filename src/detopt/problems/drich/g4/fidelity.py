@@ -16,11 +16,11 @@ import numpy as np
 
 from .. import geometry as geo
 from ..geometry import Design, rotate_z
-from ..model import POINTS, _Samples, check_names, compute_objectives
+from ..model import _Samples, check_names, compute_objectives
 from ..photons import aerogel_crossing, make_tracks
 from ..presets import Preset, get_preset
 from ..rng import Stream
-from ..scan import AEROGEL, MASSES, GAS, HitBatch, Sample, ScanPoint, make_optics, summarize
+from ..scan import AEROGEL, MASSES, HitBatch, Sample, ScanPoint, make_optics, summarize
 from ..tracer import pixelate
 from .detector import Overlap
 from .simulation import Geant4Session
@@ -108,5 +108,3 @@ def evaluate_in_process(params: Mapping[str, float] | None, *, preset: str | Pre
         return {}, overlaps, sim, samples
     return compute_objectives(samples, names, sem, int(seed)), overlaps, sim, samples
 
-
-__all__ = ["Geant4Simulator", "evaluate_in_process", "POINTS", "GAS"]
