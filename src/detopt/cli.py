@@ -24,7 +24,8 @@ app = typer.Typer(
          "Describe a design space, objectives and an evaluation in a YAML file, then "
          "[bold]detopt run CONFIG[/]. Every trial is stored; [bold]detopt resume[/] continues "
          "a study whose driver stopped.")
-drich_app = typer.Typer(help="The fast dRICH simulation: draw a design, evaluate it.",
+drich_app = typer.Typer(help="The dRICH simulation: draw a design, simulate it (fast or "
+                        "Geant4), validate the fast model against Geant4.",
                         no_args_is_help=True)
 app.add_typer(drich_app, name="drich")
 import_app = typer.Typer(help="Convert other tools' configurations into detopt study files.",
@@ -41,6 +42,7 @@ TargetArgument = Annotated[str, typer.Argument(help="The study's YAML file, or i
 
 
 def _fail(exc: DetoptError) -> None:
+    # escape: messages hold brackets (e.g. "pip install 'detopt[geant4]'") that are not markup
     err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
@@ -381,6 +383,64 @@ def import_aid2e(
                   highlight=False, soft_wrap=True)
         raise typer.Exit(code=2)
     out.print(f"ok: {output} validates", markup=False, highlight=False, soft_wrap=True)
+
+
+@drich_app.command("simulate")
+def drich_simulate(
+    objectives_out: Annotated[Path, typer.Option("--objectives", help="JSON file to write.")],
+    fidelity: Annotated[str, typer.Option(help="fast or geant4 (extra detopt[geant4]).")] = "fast",
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Override a "
+                     "parameter, e.g. -p mirror_radius=200 (repeatable).")] = None,
+    hits: Annotated[Optional[Path], typer.Option(help="Parquet file for the Geant4 hits.")] = None,
+    preset: Annotated[str, typer.Option(help="pure or aid2e_calibrated.")] = "aid2e_calibrated",
+    tracks: Annotated[int, typer.Option(help="Tracks per scan point and species.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 12345,
+) -> None:
+    """Simulate one dRICH design as a standalone step: objectives (JSON) and, at Geant4
+    fidelity, its overlap check and the sensor hits (Parquet)."""
+    from detopt.problems.drich.g4 import commands
+
+    try:
+        record = commands.simulate(commands.parse_params(param), fidelity=fidelity,
+                                   objectives_path=objectives_out, hits_path=hits, preset=preset,
+                                   tracks=tracks, seed=seed, objectives=None)
+    except DetoptError as exc:
+        _fail(exc)
+    if fidelity == "geant4" and not record["feasible"]:
+        out.print("infeasible (Geant4 overlap check): "
+                  + "; ".join(o["text"] for o in record["overlaps"]), highlight=False)
+    for name, (mean, sem) in record["objectives"].items():
+        out.print(f"{name} = {mean:.4g} ± {sem:.2g}", highlight=False)
+    out.print(f"wrote {objectives_out}" + (f" and {hits}" if hits else ""))
+
+
+@drich_app.command("validate")
+def drich_validate(
+    output: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path(
+        "drich-validation"),
+    designs: Annotated[int, typer.Option(help="Designs: nominal + random feasible.")] = 20,
+    tracks: Annotated[int, typer.Option(help="Tracks per point and species.")] = 100,
+    nominal_tracks: Annotated[int, typer.Option(help="Tracks for the nominal design.")] = 500,
+    overlap_designs: Annotated[int, typer.Option(help="Extra random designs (whole box) for "
+                               "the overlap comparison.")] = 100,
+    preset: Annotated[str, typer.Option(help="pure or aid2e_calibrated.")] = "pure",
+    seed: Annotated[int, typer.Option(help="Random seed of the tracks.")] = 12345,
+    objective: Annotated[Optional[list[str]], typer.Option(help="Compare only these objectives "
+                         "(only their scan points are simulated; default AID2E's three).")] = None,
+) -> None:
+    """Run N designs at both fidelities (fast and Geant4) and write a comparison report."""
+    from detopt.problems.drich.g4 import commands
+
+    try:
+        summary = commands.validate(output, n_designs=designs, tracks=tracks,
+                                    nominal_tracks=nominal_tracks,
+                                    overlap_designs=overlap_designs, preset=preset, seed=seed,
+                                    objectives=objective,
+                                    log=lambda line: err.print(line, highlight=False))
+    except DetoptError as exc:
+        _fail(exc)
+    out.print((output / "report.md").read_text(), highlight=False)
+    out.print(f"wrote {output}/report.md, summary.json and {len(summary['plots'])} plots")
 
 
 def main() -> None:  # pragma: no cover - console entry point

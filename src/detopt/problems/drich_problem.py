@@ -34,6 +34,9 @@ class DrichOptions(PluginOptions):
         "check: the overlap proxies are the design check, so no trial is spent on an "
         "overlapping geometry; fail: an overlapping design fails fast (AID2E's policy); "
         "outcome: the margins become outcome constraints margin_<name> >= 0"))
+    fidelity: Literal["fast", "geant4"] = Field("fast", description=(
+        "fast: the numpy ray trace; geant4: a full Geant4 optical simulation per design "
+        "(extra detopt[geant4]; Geant4's own overlap check gates each design; docs/drich.md)"))
 
 
 @with_options(DrichOptions)
@@ -46,11 +49,16 @@ def build_problem(options: DrichOptions) -> Problem:
 
     preset, tracks_per_point, seed = options.preset, options.tracks_per_point, options.seed
     constraints, aerogel_index = options.constraints, options.aerogel_index
+    fidelity = options.fidelity
     names = list(options.objectives or drich.DEFAULT_OBJECTIVES)
     unknown = [n for n in names if n not in drich.OBJECTIVES]
     if unknown:
         raise ConfigError(f"unknown dRICH objective {unknown[0]!r}.", field="problem.options.objectives",
                           fix=f"use some of: {', '.join(drich.OBJECTIVES)}")
+    if options.fidelity == "geant4":
+        from detopt.problems.drich.g4 import require_geant4
+
+        require_geant4()
     specs = list(drich.PARAMETERS) + (list(drich.OPTIONAL_PARAMETERS) if aerogel_index else [])
     space = Space([FloatParameter(p["name"], p["low"], p["high"], unit=p["unit"],
                                   description=p["description"]) for p in specs],
@@ -60,10 +68,12 @@ def build_problem(options: DrichOptions) -> Problem:
                    drich.OBJECTIVES[n]["description"]) for n in names],
         [f"margin_{c} >= 0" for c in drich.CONSTRAINTS] if constraints == "outcome" else [])
     return Problem(
-        name="drich", space=space, objectives=objective_set, evaluate="detopt.problems.drich:evaluate",
+        name="drich", space=space, objectives=objective_set,
+        evaluate="detopt.problems.drich.g4.evaluate:evaluate" if fidelity == "geant4"
+        else "detopt.problems.drich:evaluate",
         evaluate_options={"preset": preset, "tracks_per_point": tracks_per_point, "seed": seed,
                           "objectives": names,
                           "constraints": "fail" if constraints == "check" else constraints},
-        description=f"ePIC dRICH fast simulation ({preset}, {tracks_per_point} tracks per point): "
+        description=f"ePIC dRICH {'Geant4' if fidelity == 'geant4' else 'fast'} simulation ({preset}, {tracks_per_point} tracks per point): "
                     f"{', '.join(names)}")
 

@@ -9,7 +9,7 @@ tracks jointly for both species.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,16 +65,24 @@ N_BOOT_REACH = 50
 class _Samples:
     """Lazy cache of simulated samples of one evaluation, keyed by (point, species)."""
 
-    def __init__(self, design: Design, preset: Preset, n: int, seed: int, paired: bool):
+    def __init__(self, design: Design, preset: Preset, n: int, seed: int, paired: bool,
+                 simulator: Callable[..., Sample] = simulate):
         self.design, self.preset, self.n, self.seed, self.paired = design, preset, n, seed, paired
+        self.simulator = simulator  #: the fast trace, or the Geant4 fidelity's (same signature)
         self._cache: dict[tuple[ScanPoint, str], Sample] = {}
 
     def get(self, point: ScanPoint, species: str) -> Sample:
         key = (point, species)
         if key not in self._cache:
-            self._cache[key] = simulate(self.design, self.preset, point, species, self.n, self.seed,
-                                        point_id=POINTS.index(point), paired=self.paired)
+            self._cache[key] = self.simulator(self.design, self.preset, point, species, self.n,
+                                              self.seed, point_id=POINTS.index(point),
+                                              paired=self.paired)
         return self._cache[key]
+
+    @property
+    def samples(self) -> dict[tuple[ScanPoint, str], Sample]:
+        """Every sample simulated so far."""
+        return dict(self._cache)
 
 
 def _mean_sem(values: Sequence[tuple[float, float]]) -> tuple[float, float]:
@@ -174,9 +182,25 @@ def evaluate(params: Mapping[str, float] | None = None, *,
         else:
             result.update({f"margin_{k}": (v, 0.0) for k, v in margins.items()})
 
+    samples = _Samples(design, preset_obj, int(tracks_per_point), int(seed), paired_species)
+    result.update(compute_objectives(samples, names, sem, int(seed)))
+    return result
+
+
+def check_names(objectives: Sequence[str] | None) -> list[str]:
+    """Objective names (default: AID2E's three), validated."""
+    names = list(DEFAULT_OBJECTIVES if objectives is None else objectives)
+    for name in names:
+        _check_choice(name, list(OBJECTIVES), "objectives")
+    return names
+
+
+def compute_objectives(samples: _Samples, names: Sequence[str], sem: str, seed: int
+                       ) -> dict[str, tuple[float, float]]:
+    """The objectives ``names`` from lazily simulated samples (shared by both fidelities)."""
+    result: dict[str, tuple[float, float]] = {}
     n_boot = N_BOOT if sem == "bootstrap" else 0
     n_boot_reach = N_BOOT_REACH if sem == "bootstrap" else 0
-    samples = _Samples(design, preset_obj, int(tracks_per_point), int(seed), paired_species)
     pairs: dict[tuple[ScanPoint, str], metrics.PairMetric] = {}
 
     def pik(pt: ScanPoint) -> metrics.PairMetric:

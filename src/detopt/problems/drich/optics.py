@@ -83,11 +83,25 @@ def pde(lam_nm: np.ndarray, curve: str = "s13361") -> np.ndarray:
     return np.interp(lam_nm, tab[:, 0], tab[:, 1], left=0.0, right=0.0)
 
 
+def sensor_efficiency(lam_nm: np.ndarray, curve: str = "s13361") -> np.ndarray:
+    """Detection efficiency of the photosensor surface: PDE x safety factor x fill factor.
+
+    The fast model folds it (times the mirror reflectivity and the filter) into photon
+    generation; the Geant4 model puts it on the sensor surface (``EFFICIENCY``). One function
+    for both, so the two fidelities read the same tables.
+    """
+    return pde(lam_nm, curve) * SAFETY_FACTOR * FILL_FACTOR
+
+
+def filter_absorption(lam_nm: np.ndarray) -> np.ndarray:
+    """Absorption length [cm] of the acrylic filter (linear interpolation of the table)."""
+    tab = tables.FILTER_ABSLENGTH
+    return np.interp(lam_nm, tab[:, 0], tab[:, 1], left=tab[0, 1], right=tab[-1, 1])
+
+
 def filter_transmission(lam_nm: np.ndarray, thickness_cm: float) -> np.ndarray:
     """Bulk transmission of the acrylic filter at normal incidence (Fresnel losses are traced)."""
-    tab = tables.FILTER_ABSLENGTH
-    length = np.interp(lam_nm, tab[:, 0], tab[:, 1], left=tab[0, 1], right=tab[-1, 1])
-    return np.exp(-thickness_cm / length)
+    return np.exp(-thickness_cm / filter_absorption(lam_nm))
 
 
 def fresnel_transmission(n1: np.ndarray | float, n2: np.ndarray | float, cos_i: np.ndarray
@@ -147,7 +161,7 @@ class Optics:
     def efficiency(self, lam_nm: np.ndarray, radiator: str) -> np.ndarray:
         """Detection chain folded into generation: PDE x filter (aerogel) x R_mirror x safety
         x fill (x the calibration's aerogel collection scale)."""
-        eps = pde(lam_nm, self.pde_curve) * MIRROR_REFLECTIVITY * SAFETY_FACTOR * FILL_FACTOR
+        eps = sensor_efficiency(lam_nm, self.pde_curve) * MIRROR_REFLECTIVITY
         if radiator == "aerogel":
             eps = eps * filter_transmission(lam_nm, self.filter_thickness)
             eps = eps * self.aerogel_yield_scale

@@ -130,15 +130,22 @@ def _cone(tracks: Tracks, track: np.ndarray, cos_t: np.ndarray, azim: np.ndarray
             + cos_t[:, None] * d)
 
 
+def aerogel_crossing(design: Design, tracks: Tracks) -> np.ndarray:
+    """Tracks that enter the aerogel within its radial bounds (these have a PID object)."""
+    d = tracks.direction
+    entry = d * (geo.Z_AEROGEL / d[:, 2])[:, None]
+    r_in = np.hypot(entry[:, 0], entry[:, 1])
+    z0 = geo.Z_AEROGEL
+    return (r_in >= design.aerogel_rmin(z0)) & (r_in <= design.aerogel_rmax(z0))
+
+
 def aerogel_photons(design: Design, optics: Optics, preset: Preset, tracks: Tracks, stream: Stream
                     ) -> tuple[Photons, np.ndarray]:
     """Generate and transport aerogel photons; returns the photons reaching the gas and the
     mask of tracks that cross the aerogel within its radial bounds (these have a PID object)."""
     d = tracks.direction
     entry = d * (geo.Z_AEROGEL / d[:, 2])[:, None]
-    r_in = np.hypot(entry[:, 0], entry[:, 1])
-    z0 = geo.Z_AEROGEL
-    crosses = (r_in >= design.aerogel_rmin(z0)) & (r_in <= design.aerogel_rmax(z0))
+    crosses = aerogel_crossing(design, tracks)
     length = design.aerogel_thickness / d[:, 2]
     spec = optics.spectrum("aerogel", tracks.beta)
     mu = np.where(crosses, length * spec.yield_per_cm, 0.0)

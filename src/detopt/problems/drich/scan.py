@@ -116,7 +116,6 @@ def simulate(design: Design, preset: Preset, point: ScanPoint, species: str, n_t
     sid = 0 if paired else SPECIES_ID[species]
     track_stream = Stream(seed, point_id, sid, 7)
     tracks = make_tracks(track_stream, n_tracks, point.p, MASSES[species], point.eta, preset)
-    nref = optics.aerogel_nref if point.radiator == AEROGEL else optics.gas_nref
     stats = TraceStats()
 
     a_stream = Stream(seed, point_id, sid, AEROGEL)
@@ -130,27 +129,52 @@ def simulate(design: Design, preset: Preset, point: ScanPoint, species: str, n_t
     else:
         event = crosses
 
+    sample = summarize(design, preset, optics, point, species, tracks, event,
+                       [HitBatch(h.photons.track, h.photons.slot, h.position, h.sector,
+                                 h.photons.emission, stream) for h, stream in batches])
+    sample.hits = [h for h, _ in batches] if keep_hits else []
+    sample.stats = stats
+    return sample
+
+
+@dataclass
+class HitBatch:
+    """Detected photons of one radiator (or one Geant4 run), as the reconstruction needs them."""
+
+    track: np.ndarray  #: index of the parent track
+    slot: np.ndarray  #: photon number within the track (counter key of its random numbers)
+    position: np.ndarray  #: measured (pixelised) hit position, frame of the hit's sector (n, 3)
+    sector: np.ndarray  #: sector of the hit relative to the track's sector
+    emission: np.ndarray  #: true emission point, global frame (n, 3)
+    stream: Stream  #: random numbers of the calibration smearing
+
+
+def summarize(design: Design, preset: Preset, optics: Optics, point: ScanPoint, species: str,
+              tracks: Tracks, event: np.ndarray, batches: list[HitBatch]) -> Sample:
+    """Reconstruct the hits of one species at one point and sum them per track: the part of the
+    chain that both fidelities (fast trace and Geant4) share."""
+    n_tracks = len(tracks)
+    nref = optics.aerogel_nref if point.radiator == AEROGEL else optics.gas_nref
     assumed = assumed_emission(design, tracks.measured, point.radiator, preset.irt_attenuation)
     smear = preset.extra_smear_aerogel if point.radiator == AEROGEL else preset.extra_smear_gas
-    thetas, owners = [], []
-    for hits, stream in batches:
-        ph = hits.photons
-        emission = assumed[ph.track] if preset.effects.emission else ph.emission
-        th = reconstruct_theta(design, point.radiator, hits.position, hits.sector,
-                               tracks.measured[ph.track], emission, optics.aerogel_nref,
+    thetas, owners = [np.zeros(0)], [np.zeros(0, dtype=np.int64)]
+    for batch in batches:
+        emission = assumed[batch.track] if preset.effects.emission else batch.emission
+        th = reconstruct_theta(design, point.radiator, batch.position, batch.sector,
+                               tracks.measured[batch.track], emission, optics.aerogel_nref,
                                optics.gas_nref)
         if smear > 0 and th.size:
-            th = th + smear * stream.normal(stream.keys(ph.track, ph.slot), P_SMEAR)
+            th = th + smear * batch.stream.normal(batch.stream.keys(batch.track, batch.slot),
+                                                  P_SMEAR)
         thetas.append(th)
-        owners.append(ph.track)
+        owners.append(batch.track)
     theta = np.concatenate(thetas)
-    owner = np.concatenate(owners)
+    owner = np.concatenate(owners).astype(np.int64)
     lo, hi = window(point.radiator, nref)
     win = (theta > lo) & (theta < hi) & event[owner]
     theta_exp = math.acos(1.0 / (nref * tracks.beta)) if nref * tracks.beta > 1.0 else float("nan")
     n_win = np.bincount(owner[win], minlength=n_tracks).astype(float)
     s_theta = np.bincount(owner[win], weights=theta[win], minlength=n_tracks)
     s_abs = np.bincount(owner[win], weights=np.abs(theta[win] - theta_exp), minlength=n_tracks)
-    kept = [h for h, _ in batches] if keep_hits else []
     return Sample(point, species, tracks, event, nref, theta_exp, n_win, s_theta, s_abs, theta,
-                  owner, win, kept, stats)
+                  owner, win)

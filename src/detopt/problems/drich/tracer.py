@@ -104,15 +104,20 @@ def trace(design: Design, optics: Optics, preset: Preset, photons: Photons, stre
     true_pos = pos[idx]
     measured = true_pos
     if preset.effects.pixel and idx.size:
-        # uniform position error over the pixel, in the sensor tangent plane
-        keys = stream.keys(photons.track[idx], photons.slot[idx])
-        e1, e2 = orthonormal_basis((true_pos - c_s) / r_s)
-        a = preset.pixel_size
-        u1 = (stream.uniform(keys, P_PIX1) - 0.5) * a
-        u2 = (stream.uniform(keys, P_PIX2) - 0.5) * a
-        measured = true_pos + u1[:, None] * e1 + u2[:, None] * e2
+        measured = pixelate(design, preset, true_pos,
+                            stream.keys(photons.track[idx], photons.slot[idx]), stream)
     mirror_pt = np.where(direct[idx, None], np.nan, m[idx])
     return Hits(_subset(photons, idx), measured, true_pos, sector[idx], direct[idx], mirror_pt)
+
+
+def pixelate(design: Design, preset: Preset, true_pos: np.ndarray, keys: np.ndarray,
+             stream: Stream) -> np.ndarray:
+    """Uniform position error over the pixel, in the sensor tangent plane (sector frame)."""
+    e1, e2 = orthonormal_basis((true_pos - design.sensor_center) / design.sensor_radius)
+    a = preset.pixel_size
+    u1 = (stream.uniform(keys, P_PIX1) - 0.5) * a
+    u2 = (stream.uniform(keys, P_PIX2) - 0.5) * a
+    return true_pos + u1[:, None] * e1 + u2[:, None] * e2
 
 
 def _subset(ph: Photons, idx: np.ndarray) -> Photons:
