@@ -318,17 +318,9 @@ def drich_show(
     from detopt.problems import drich
 
     try:
-        params = dict(drich.NOMINAL)
-        for item in param or []:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise DetoptError(f"{item!r} is not NAME=VALUE.", field="--param",
-                                  fix="write e.g. -p mirror_radius=200")
-            try:
-                params[name.strip()] = float(value)
-            except ValueError:
-                raise DetoptError(f"{value!r} is not a number.", field=f"--param {name}",
-                                  fix="give a number") from None
+        from detopt.problems.drich.parameters import parse_params
+
+        params = {**drich.NOMINAL, **parse_params(param)}
         path = drich.draw_design(params, output, preset=preset, seed=seed)
     except DetoptError as exc:
         _fail(exc)

@@ -172,19 +172,27 @@ def evaluate(params: Mapping[str, float] | None = None, *,
                           field="tracks_per_point", fix="use at least 10 (AID2E uses 1000-3000).")
     design = Design.from_params(params)
     preset_obj = get_preset(preset)
-    result: dict[str, tuple[float, float]] = {}
-    if constraints != "ignore":
-        margins = constraint_margins(params)
-        if constraints == "fail":
-            worst = min(margins, key=margins.get)
-            if margins[worst] < 0:
-                raise InfeasibleDesignError(worst, margins[worst], CONSTRAINTS[worst])
-        else:
-            result.update({f"margin_{k}": (v, 0.0) for k, v in margins.items()})
+    result = apply_constraints(params, constraints)
 
     samples = _Samples(design, preset_obj, int(tracks_per_point), int(seed), paired_species)
     result.update(compute_objectives(samples, names, sem, int(seed)))
     return result
+
+
+def apply_constraints(params: Mapping[str, float], constraints: str
+                      ) -> dict[str, tuple[float, float]]:
+    """The overlap proxies as the evaluation applies them: ``fail`` raises
+    :class:`InfeasibleDesignError` naming the worst violated one, ``outcome`` returns the
+    margins as metrics ``margin_<name>``, ``ignore`` does nothing."""
+    if constraints == "ignore":
+        return {}
+    margins = constraint_margins(params)
+    if constraints == "fail":
+        worst = min(margins, key=margins.get)
+        if margins[worst] < 0:
+            raise InfeasibleDesignError(worst, margins[worst], CONSTRAINTS[worst])
+        return {}
+    return {f"margin_{k}": (v, 0.0) for k, v in margins.items()}
 
 
 def check_names(objectives: Sequence[str] | None) -> list[str]:

@@ -7,7 +7,7 @@ aerogel refractive index. Missing parameters take their nominal (ePIC 24.x) valu
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from detopt.errors import DetoptError
@@ -73,3 +73,20 @@ def resolve(params: Mapping[str, float] | None) -> dict[str, float]:
             )
         values[name] = value
     return values
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, float]:
+    """``NAME=VALUE`` items (CLI ``-p``) as validated parameters (missing ones stay nominal)."""
+    params: dict[str, float] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise DetoptError(f"{item!r} is not NAME=VALUE.", field="--param",
+                              fix="write e.g. -p mirror_radius=200")
+        try:
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise DetoptError(f"{value!r} is not a number.", field=f"--param {name}",
+                              fix="give a number") from None
+    resolve(params)
+    return params

@@ -9,24 +9,7 @@ from typing import Any
 
 from detopt.errors import ConfigError, DetoptError
 
-from ..parameters import resolve
-
-
-def parse_params(items: Sequence[str] | None) -> dict[str, float]:
-    """``NAME=VALUE`` items (CLI ``-p``) as validated parameters (missing ones stay nominal)."""
-    params: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise DetoptError(f"{item!r} is not NAME=VALUE.", field="--param",
-                              fix="write e.g. -p mirror_radius=200")
-        try:
-            params[name.strip()] = float(value)
-        except ValueError:
-            raise DetoptError(f"{value!r} is not a number.", field=f"--param {name}",
-                              fix="give a number") from None
-    resolve(params)
-    return params
+from ..parameters import parse_params, resolve
 
 
 def simulate(params: dict[str, float], *, fidelity: str, objectives_path: Path,

@@ -20,7 +20,7 @@ from typing import Any
 
 from detopt.errors import DetoptError, InfeasibleDesignError, TrialError
 
-from ..constraints import CONSTRAINTS, constraint_margins
+from ..model import apply_constraints
 from ..parameters import resolve
 from .env import prepare_environment, require_geant4
 
@@ -75,15 +75,7 @@ def evaluate(params: Mapping[str, float] | None = None, *, preset: str = "aid2e_
     if constraints not in ("fail", "outcome", "ignore"):
         raise DetoptError(f"unknown value '{constraints}'.", field="constraints",
                           fix="use one of ['fail', 'outcome', 'ignore'].")
-    result: dict[str, tuple[float, float]] = {}
-    if constraints != "ignore":
-        margins = constraint_margins(params)
-        if constraints == "fail":
-            worst = min(margins, key=margins.get)
-            if margins[worst] < 0:
-                raise InfeasibleDesignError(worst, margins[worst], CONSTRAINTS[worst])
-        else:
-            result.update({f"margin_{k}": (v, 0.0) for k, v in margins.items()})
+    result = apply_constraints(params, constraints)
     with tempfile.TemporaryDirectory(prefix="detopt-g4-") as tmp:
         record = run_step(params, out=Path(tmp) / "objectives.json", preset=preset,
                           tracks_per_point=tracks_per_point, seed=seed, objectives=objectives,
