@@ -67,7 +67,8 @@ def test_every_trial_records_what_proposed_it_and_export_shows_it(tmp_path):
     # a result too, so 3 more Sobol designs follow it), then model proposals
     assert generators[0] == "initial"
     assert generators[1:4] == ["sobol"] * 3
-    assert set(generators[4:]) == {"mobo"}
+    # a Sobol design prepared ahead during the initial phase may still be used right after it
+    assert generators[-1] == "mobo" and set(generators[4:]) <= {"sobol", "mobo"}
 
 
 def test_a_failing_optimizer_is_replaced_by_fallback_designs_marked_as_such(tmp_path):
