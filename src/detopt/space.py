@@ -18,8 +18,6 @@ from typing import Any, Literal, Union
 import numpy as np
 from pydantic import ConfigDict
 from pydantic.dataclasses import dataclass as validated_dataclass
-from scipy.optimize import linprog
-from scipy.stats import qmc
 
 from detopt.errors import ConfigError, DetoptError
 from detopt.expressions import LinearInequality, parse_inequality
@@ -197,6 +195,8 @@ class Space:
     def _check_feasible_region(self) -> None:
         """Fail at once (not after a long sampling search) when the constraints exclude every point."""
         A, b = self.linear_constraints_unit()
+        from scipy.optimize import linprog  # lazy: scipy costs ~0.3 s at start-up
+
         result = linprog(np.zeros(self.dim), A_ub=A, b_ub=b, bounds=[(0.0, 1.0)] * self.dim,
                          method="highs")
         if result.status == 2:
@@ -406,6 +406,8 @@ class SobolStream:
 
     def __init__(self, space: Space, seed: int = 0):
         self.space = space
+        from scipy.stats import qmc  # lazy: read-only commands never sample
+
         self._engine = qmc.Sobol(d=space.dim, scramble=True, seed=seed)
         self._unit: list[np.ndarray] = []
         self._params: list[dict[str, Any]] = []
