@@ -94,13 +94,12 @@ def lateral(energy_gev: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.nda
             np.clip(weight, 0.0, 1.0))
 
 
-def strip_fraction(x_lo: np.ndarray, x_hi: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """Fraction of the 2-d profile 2rR^2/(r^2+R^2)^2 (radius R) inside the strip
-    x_lo < x < x_hi, integrated over the other coordinate: the marginal CDF is
-    (1 + x / sqrt(x^2 + R^2)) / 2."""
-    def cdf(x):
-        return 0.5 * (1.0 + x / np.sqrt(x * x + radius * radius))
-    return cdf(x_hi) - cdf(x_lo)
+def strip_fractions(edges: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Fractions of the 2-d profile 2rR^2/(r^2+R^2)^2 (radius R) in the strips between
+    consecutive ``edges`` (last axis), integrated over the other coordinate: the marginal CDF
+    is (1 + x / sqrt(x^2 + R^2)) / 2."""
+    cdf = 0.5 * edges / np.sqrt(edges * edges + radius * radius)
+    return np.diff(cdf, axis=-1)
 
 
 def sample_radius(radius: np.ndarray, u: np.ndarray) -> np.ndarray:

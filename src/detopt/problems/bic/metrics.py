@@ -134,9 +134,18 @@ def best_rejection(ep_e: np.ndarray, score_e: np.ndarray, ep_pi: np.ndarray,
                    ) -> RejectionChoice:
     """The depth and eps1 with the lowest pion survival (``ep_*``: ``(n, 12)`` E/p per depth)."""
     best = RejectionChoice(np.inf, 0, eff)
+    n_e = len(score_e)
     for d in range(ep_e.shape[1]):
+        order = np.argsort(ep_e[:, d], kind="stable")
+        xs = ep_e[order, d]
         for eps1 in (EPS1_CHOICES if use_profile else (eff,)):
-            s = survival(ep_e[:, d], score_e, ep_pi[:, d], score_pi, eps1, eff)
+            # the same cut as keep_cut with unit weights, from the sorted column
+            cut1 = xs[min(int(np.floor((1.0 - eps1) * n_e + 1e-9)), n_e - 1)]
+            cut2 = -np.inf
+            if eps1 > eff:
+                passed = score_e[ep_e[:, d] >= cut1]
+                cut2 = keep_cut(passed, np.ones(len(passed)), eff / eps1)
+            s = float(np.mean((ep_pi[:, d] >= cut1) & (score_pi >= cut2)))
             if s < best.survival:
                 best = RejectionChoice(s, d + 1, eps1)
     return best

@@ -108,7 +108,7 @@ def _strips(lay: Layout, ph: Physics, phase: np.ndarray, radius_cm: np.ndarray) 
     c = np.arange(-N_CELLS // 2, N_CELLS // 2 + 1)                           # 9 edges
     edges = (c[None, None, :] - phase[:, None, None]) * width[None, :, None]  # (n, 12, 9)
     radius = np.broadcast_to(np.asarray(radius_cm, dtype=float), edges.shape[:2])[..., None]
-    return gflash.strip_fraction(edges[..., :-1], edges[..., 1:], radius)
+    return gflash.strip_fractions(edges, radius)
 
 
 def simulate(lay: Layout, ph: Physics, species: str, energy: float, draws: Draws,
