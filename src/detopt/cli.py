@@ -27,6 +27,8 @@ app = typer.Typer(
 drich_app = typer.Typer(help="The fast dRICH simulation: draw a design, evaluate it.",
                         no_args_is_help=True)
 app.add_typer(drich_app, name="drich")
+bic_app = typer.Typer(help="The fast ePIC BIC simulation: draw a design.", no_args_is_help=True)
+app.add_typer(bic_app, name="bic")
 
 out = Console()
 err = Console(stderr=True)
@@ -322,6 +324,23 @@ def drich_show(
                 raise DetoptError(f"{value!r} is not a number.", field=f"--param {name}",
                                   fix="give a number") from None
         path = drich.draw_design(params, output, preset=preset, seed=seed)
+    except DetoptError as exc:
+        _fail(exc)
+    out.print(f"wrote {path}")
+
+
+@bic_app.command("show")
+def bic_show(
+    output: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("bic.png"),
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Override a parameter, "
+                     "e.g. -p enable_staves_2=1 (repeatable).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the drawn shower.")] = 1,
+) -> None:
+    """Draw one BIC design: the layer stack with a shower and its hits, and the e/pi profiles."""
+    from detopt.problems.bic.cli import show
+
+    try:
+        path = show(param or [], output, seed=seed)
     except DetoptError as exc:
         _fail(exc)
     out.print(f"wrote {path}")

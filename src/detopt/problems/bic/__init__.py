@@ -17,9 +17,11 @@ Public API::
 from .geometry import NOMINAL, PARAMETERS, SWITCHES, Design, layout
 from .model import DEFAULT_OBJECTIVES, ENERGIES, ETA_RANGE, OBJECTIVES, Simulation, evaluate
 from .physics import DEFAULT as DEFAULT_PHYSICS
+from .plot import draw_design
 from .physics import TEST_BEAM, Physics
 
 __all__ = [
     "DEFAULT_OBJECTIVES", "DEFAULT_PHYSICS", "ENERGIES", "ETA_RANGE", "NOMINAL", "OBJECTIVES",
-    "PARAMETERS", "SWITCHES", "TEST_BEAM", "Design", "Physics", "Simulation", "evaluate", "layout",
+    "PARAMETERS", "SWITCHES", "TEST_BEAM", "Design", "Physics", "Simulation", "draw_design", "evaluate",
+    "layout",
 ]

@@ -36,20 +36,14 @@ def first_layer(sample: Sample, lay: Layout) -> np.ndarray:
     return np.where(hit.any(axis=1), np.argmax(hit, axis=1), -1)
 
 
-def first_layer_eta(sample: Sample, lay: Layout, ph: Physics, draws: Draws
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(delta eta, imaging layer used) per event: the most energetic pixel of the most upstream
-    enabled layer with a hit, or (layer -1) the ScFi cluster's position when no enabled layer
-    has a hit (AID2E's recipe skips such events, which would make a design with fewer
-    imaging layers look *better*)."""
+def layer_hits(sample: Sample, lay: Layout, ph: Physics, draws: Draws, k: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hits of imaging layer ``k[i]`` of every event i: (z, y, deposit, valid), ``(n, MAX_HITS)``;
+    z along the beam on the layer's cylinder (cm), y along phi from the shower axis (cm)."""
     n = sample.n
-    layer = first_layer(sample, lay)
-    ok = layer >= 0
-    k = np.where(ok, layer, 0)
     rows = np.arange(n)
     n_hits = np.minimum(sample.counts[rows, k], MAX_HITS).astype(int)
     n_prim = np.minimum(sample.primaries[rows, k], n_hits).astype(int)
-    radius = lay.sensor_radius[k]
     ceta = np.cosh(sample.eta)
     # shower particles: GFlash lateral profile at the plane's depth
     t_rel = np.maximum(lay.sensor_depth[k] * ceta - sample.em_start, 0.0)
@@ -59,8 +53,7 @@ def first_layer_eta(sample: Sample, lay: Layout, ph: Physics, draws: Draws
     r_shower = np.where(u_r[..., 0] < w_core[:, None], r_core[:, None], r_tail[:, None])
     r_shower = gflash.sample_radius(r_shower, u_r[..., 1]) * mat.MOLIERE_CM
     phi = 2 * np.pi * draws.uniform("hit_phi", MAX_HITS)
-    sinth = 1.0 / ceta
-    dz = r_shower * np.cos(phi) / sinth[:, None]       # on the cylinder, along z
+    dz = r_shower * np.cos(phi) * ceta[:, None]        # on the cylinder, along z
     dy = r_shower * np.sin(phi)
     # primary tracks: Gaussian spread from multiple scattering
     sigma = sample.primary_sigma_cm[rows, k][:, None]
@@ -70,16 +63,31 @@ def first_layer_eta(sample: Sample, lay: Layout, ph: Physics, draws: Draws
     dz = np.where(is_prim, zp[..., 0], dz)
     dy = np.where(is_prim, zp[..., 1], dy)
     valid = j < n_hits[:, None]
-    # energies: Moyal (Landau) quantiles of fixed uniforms
-    u_e = draws.uniform("hit_e", MAX_HITS)
-    moyal = -2.0 * np.log(np.sqrt(2.0) * np.maximum(special.erfcinv(u_e), 1e-300))
+    # energies: Moyal (Landau) quantiles of fixed uniforms, path length cosh(eta)
+    moyal = -2.0 * np.log(np.sqrt(2.0) * np.maximum(special.erfcinv(draws.uniform("hit_e", MAX_HITS)),
+                                                    1e-300))
     deposit = (mat.SI_MIP_MPV_GEV + mat.SI_MIP_WIDTH_GEV * moyal) * ceta[:, None]
     deposit = np.where(valid, np.maximum(deposit, 0.0), 0.0)
+    z = lay.sensor_radius[k][:, None] * np.sinh(sample.eta)[:, None] + dz
+    return z, dy, deposit, valid
+
+
+def first_layer_eta(sample: Sample, lay: Layout, ph: Physics, draws: Draws
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(delta eta, imaging layer used) per event: the most energetic pixel of the most upstream
+    enabled layer with a hit, or (layer -1) the ScFi cluster's position when no enabled layer
+    has a hit (AID2E's recipe skips such events, which would make a design with fewer
+    imaging layers look *better*)."""
+    rows = np.arange(sample.n)
+    layer = first_layer(sample, lay)
+    ok = layer >= 0
+    k = np.where(ok, layer, 0)
+    radius = lay.sensor_radius[k]
+    z, y, deposit, valid = layer_hits(sample, lay, ph, draws, k)
     # pixels: hits in one pixel add up
     off = draws.uniform("pixel", 2)
-    z_axis = radius * np.sinh(sample.eta)
-    iz = np.floor((z_axis[:, None] + dz) / ph.pixel_cm + off[:, :1])
-    iy = np.floor(dy / ph.pixel_cm + off[:, 1:])
+    iz = np.floor(z / ph.pixel_cm + off[:, :1])
+    iy = np.floor(y / ph.pixel_cm + off[:, 1:])
     same = (iz[:, :, None] == iz[:, None, :]) & (iy[:, :, None] == iy[:, None, :])
     pixel_energy = np.einsum("nij,nj->ni", same, deposit)
     pixel_energy = np.where(valid & (pixel_energy > ph.si_threshold_gev), pixel_energy, -1.0)
