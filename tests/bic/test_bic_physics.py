@@ -105,7 +105,7 @@ def test_readout_sets_the_energy_resolution():
     assert fine < nominal < coarse
 
 
-def test_thinner_imaging_radiators_trade_energy_for_position():
+def test_thinner_imaging_radiators_improve_position_and_rejection():
     thin = evaluate({"imaging_radiator_thickness": 1.2})
     thick = evaluate({"imaging_radiator_thickness": 3.2})
     assert thin["eta_resolution"][0] < thick["eta_resolution"][0]
