@@ -47,6 +47,21 @@ import numpy as np  # noqa: E402
 METHODS = ("mobo", "nsga2", "sobol")
 
 
+def _hv_curve(history: list[list[int]], enumeration: dict[str, Any],
+              objectives: list[str] | None = None) -> np.ndarray:
+    """Hypervolume of the designs evaluated so far / that of the exact Pareto set."""
+    from detopt.metrics.indicators import hypervolume
+
+    problem = _problem(space="switches", seed=enumeration["seed"], objectives=objectives)
+    names = problem.objectives.names
+    value = {tuple(r["switches"]): problem.objectives.to_minimization(
+        np.array([[r["metrics"][n][0] for n in names]]))[0] for r in enumeration["rows"]}
+    ref = problem.objectives.reference_point()
+    full = hypervolume(np.array(list(value.values())), ref)
+    return np.array([hypervolume(np.array([value[tuple(h)] for h in history[:i + 1]]), ref)
+                     for i in range(len(history))]) / full
+
+
 def _machine() -> dict[str, Any]:
     return {"date": datetime.date.today().isoformat(), "python": platform.python_version(),
             "numpy": np.__version__, "cores_visible": os.cpu_count(),
@@ -70,7 +85,8 @@ def _speed_child(events: int, n_designs: int) -> dict[str, Any]:
     for i, d in enumerate(designs):
         w0, c0 = time.perf_counter(), time.process_time()
         bic.evaluate(d, events_per_point=events)
-        rows.append({"design": i, "wall": time.perf_counter() - w0, "cpu": time.process_time() - c0})
+        rows.append({"design": i, "wall": time.perf_counter() - w0,
+                     "cpu": time.process_time() - c0})
     return {"events_per_point": events, "first": rows[0], "rest": rows[1:]}
 
 
@@ -113,16 +129,40 @@ def cmd_enumerate(args) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- find
-def _find_one(method: str, seed: int, enumeration: dict[str, Any], max_evals: int
-              ) -> dict[str, Any]:
+def _method(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"nsga2:pop_size=8"`` -> ("nsga2", {"pop_size": 8})."""
+    name, _, rest = spec.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        options[key] = json.loads(value)
+    return name, options
+
+
+def _pareto_set(enumeration: dict[str, Any], objectives: list[str] | None) -> set:
+    """Switch settings of the exact Pareto set for these objectives (default: all)."""
+    from detopt.metrics.pareto import non_dominated_mask
+
+    problem = _problem(space="switches", seed=enumeration["seed"], objectives=objectives)
+    names = problem.objectives.names
+    Y = problem.objectives.to_minimization(
+        np.array([[r["metrics"][n][0] for n in names] for r in enumeration["rows"]]))
+    return {tuple(r["switches"]) for r, p in zip(enumeration["rows"], non_dominated_mask(Y)) if p}
+
+
+def _find_one(spec: str, seed: int, enumeration: dict[str, Any], max_evals: int,
+              objectives: list[str] | None = None) -> dict[str, Any]:
     from detopt.optimizers.base import make_optimizer
     from detopt.trial import Trial, TrialStatus
 
-    problem = _problem(space="switches", seed=enumeration["seed"])
+    problem = _problem(space="switches", seed=enumeration["seed"], objectives=objectives)
     names = enumeration["switch_names"]
-    table = {tuple(r["switches"]): r["metrics"] for r in enumeration["rows"]}
-    target = {tuple(r["switches"]) for r in enumeration["rows"] if r["pareto"]}
-    opt = make_optimizer(method, problem.space, problem.objectives, seed=seed)
+    table = {tuple(r["switches"]): {k: v for k, v in r["metrics"].items()
+                                    if k in problem.objectives.names}
+             for r in enumeration["rows"]}
+    target = _pareto_set(enumeration, objectives)
+    method, options = _method(spec)
+    opt = make_optimizer(method, problem.space, problem.objectives, seed=seed, options=options)
     seen: set[tuple[int, ...]] = set()
     found_at, history, gen = None, [], []
     for i in range(max_evals):
@@ -137,7 +177,7 @@ def _find_one(method: str, seed: int, enumeration: dict[str, Any], max_evals: in
         if found_at is None and target <= seen:
             found_at = i + 1
             break
-    return {"method": method, "seed": seed, "evaluations_to_full_pareto_set": found_at,
+    return {"method": spec, "seed": seed, "evaluations_to_full_pareto_set": found_at,
             "distinct_designs": len(seen), "evaluations": len(history),
             "duplicates": len(history) - len(seen), "pareto_found": len(target & seen),
             "pareto_size": len(target), "median_gen_seconds": float(np.median(gen)),
@@ -147,14 +187,17 @@ def _find_one(method: str, seed: int, enumeration: dict[str, Any], max_evals: in
 def cmd_find(args) -> dict[str, Any]:
     enumeration = json.loads(Path(args.enumeration).read_text())
     runs = []
+    if args.append and args.out and Path(args.out).exists():
+        runs = json.loads(Path(args.out).read_text())["runs"]
     for method in args.methods:
         for seed in range(args.seeds):
-            run = _find_one(method, seed, enumeration, args.max_evals)
+            run = _find_one(method, seed, enumeration, args.max_evals, args.objectives)
             runs.append(run)
             print(f"{method} seed {seed}: {run['evaluations_to_full_pareto_set']} evaluations "
                   f"({run['pareto_found']}/{run['pareto_size']} found, {run['duplicates']} "
                   f"repeats)", flush=True)
-    return {"machine": _machine(), "max_evals": args.max_evals, "runs": runs}
+    return {"machine": _machine(), "max_evals": args.max_evals, "objectives": args.objectives,
+            "runs": runs}
 
 
 # ------------------------------------------------------------------------------ mixed
@@ -203,11 +246,12 @@ def cmd_table(args) -> None:
     d = Path(args.results)
     if (d / "speed.json").exists():
         speed = json.loads((d / "speed.json").read_text())
-        print("| events per point | first call CPU [s] | later calls CPU, median [s] | wall, median [s] |")
+        print("| events per point | first call CPU [s] | later calls CPU, median [s] "
+              "| wall, median [s] |")
         print("|---:|---:|---:|---:|")
         for r in speed["runs"]:
-            print(f"| {r['events_per_point']} | {r['first']['cpu']:.2f} | {r['warm_cpu_median']:.2f} "
-                  f"| {r['warm_wall_median']:.2f} |")
+            print(f"| {r['events_per_point']} | {r['first']['cpu']:.2f} "
+                  f"| {r['warm_cpu_median']:.2f} | {r['warm_wall_median']:.2f} |")
         print()
     if (d / "enumeration.json").exists():
         en = json.loads((d / "enumeration.json").read_text())
@@ -219,18 +263,23 @@ def cmd_table(args) -> None:
                                   for n in en["objectives"])
                 print(f"| {''.join(map(str, r['switches']))} | {vals} | yes |")
         print()
-    if (d / "find.json").exists():
-        fd = json.loads((d / "find.json").read_text())
-        print("| method | evaluations to the whole Pareto set, per seed | mean | repeats (mean) |")
-        print("|---|---|---:|---:|")
-        for m in METHODS:
+    for path in sorted(d.glob("find*.json")):
+        fd = json.loads(path.read_text())
+        en = json.loads((d / "enumeration.json").read_text())
+        subset = fd.get("objectives")
+        print(f"{path.name}: objectives {', '.join(subset or en['objectives'])}; exact Pareto "
+              f"set: {', '.join(''.join(map(str, k)) for k in sorted(_pareto_set(en, subset)))}\n")
+        print("| method | evaluations to the whole Pareto set, per seed | mean | to 99 % of its "
+              "hypervolume, per seed | mean | repeats |")
+        print("|---|---|---:|---|---:|---:|")
+        for m in dict.fromkeys(r["method"] for r in fd["runs"]):
             runs = [r for r in fd["runs"] if r["method"] == m]
-            if not runs:
-                continue
             n = [r["evaluations_to_full_pareto_set"] for r in runs]
             shown = ", ".join(str(x) if x else f">{fd['max_evals']}" for x in n)
             mean = f"{np.mean(n):.1f}" if all(n) else "-"
-            print(f"| {m} | {shown} | {mean} | {np.mean([r['duplicates'] for r in runs]):.1f} |")
+            h99 = [int(np.argmax(_hv_curve(r["history"], en, subset) >= 0.99)) + 1 for r in runs]
+            print(f"| {m} | {shown} | {mean} | {', '.join(map(str, h99))} | {np.mean(h99):.1f} "
+                  f"| {sum(r['duplicates'] for r in runs)} |")
         print()
     if (d / "mixed.json").exists():
         mx = json.loads((d / "mixed.json").read_text())
@@ -268,6 +317,9 @@ def main() -> None:
     p.add_argument("--methods", nargs="+", default=list(METHODS))
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--max-evals", type=int, default=96)
+    p.add_argument("--append", action="store_true", help="add to the runs already in --out")
+    p.add_argument("--objectives", type=lambda v: v.split(","), default=None,
+                   help="comma-separated subset of the objectives (default: all four)")
     p.add_argument("--out")
     p = sub.add_parser("mixed")
     p.add_argument("--evals", type=int, default=100)

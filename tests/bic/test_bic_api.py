@@ -69,13 +69,15 @@ def test_common_random_numbers_make_small_changes_small():
     """A 0.01 cm change of the radiator moves each resolution by less than half its standard
     error (independent random numbers would move it by about one and a half)."""
     base = evaluate()
-    near = evaluate({"imaging_radiator_thickness": bic.NOMINAL["imaging_radiator_thickness"] + 0.01})
+    near = evaluate({"imaging_radiator_thickness":
+                     bic.NOMINAL["imaging_radiator_thickness"] + 0.01})
     for name in ("energy_resolution", "eta_resolution"):
         assert abs(near[name][0] - base[name][0]) < 0.5 * base[name][1], name
 
 
 def test_problem_evaluates_through_its_task_reference():
-    problem = build_problem("bic", {"events_per_point": 100, "objectives": ["cost", "eta_resolution"]})
+    problem = build_problem("bic", {"events_per_point": 100,
+                                    "objectives": ["cost", "eta_resolution"]})
     result = problem.evaluate_here(problem.space.decode(np.full(problem.space.dim, 0.99)))
     assert set(result) == {"cost", "eta_resolution"}
     assert result["cost"][0] == 6.0

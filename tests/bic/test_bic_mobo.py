@@ -53,12 +53,13 @@ def _assert_valid_and_distinct(study, n: int) -> None:
         for spec in study.problem.space.tunable:
             v = p[spec.name]
             if isinstance(spec, ChoiceParameter):
-                assert v in (0, 1) and isinstance(v, int) and not isinstance(v, bool), (spec.name, v)
+                assert v in (0, 1) and type(v) is int, (spec.name, v)
             elif isinstance(spec, IntParameter):
                 assert isinstance(v, int) and spec.low <= v <= spec.high, (spec.name, v)
             elif isinstance(spec, FloatParameter):
                 assert spec.low <= v <= spec.high, (spec.name, v)
-        keys.add(tuple((k, round(v, 9) if isinstance(v, float) else v) for k, v in sorted(p.items())))
+        keys.add(tuple((k, round(v, 9) if isinstance(v, float) else v)
+                       for k, v in sorted(p.items())))
     assert len(keys) == n, f"{n - len(keys)} duplicate proposals"
     assert {t.params["capacityADC"] for t in trials} != {16384}   # the int axis is explored
     for s in bic.SWITCHES:                                         # so is every switch

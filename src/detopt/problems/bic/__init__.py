@@ -22,6 +22,6 @@ from .physics import TEST_BEAM, Physics
 
 __all__ = [
     "DEFAULT_OBJECTIVES", "DEFAULT_PHYSICS", "ENERGIES", "ETA_RANGE", "NOMINAL", "OBJECTIVES",
-    "PARAMETERS", "SWITCHES", "TEST_BEAM", "Design", "Physics", "Simulation", "draw_design", "evaluate",
-    "layout",
+    "PARAMETERS", "SWITCHES", "TEST_BEAM", "Design", "Physics", "Simulation", "draw_design",
+    "evaluate", "layout",
 ]

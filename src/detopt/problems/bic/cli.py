@@ -28,8 +28,9 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         try:
             params[name] = int(value) if kinds[name] in ("choice", "int") else float(value)
         except ValueError:
-            raise DetoptError(f"{value!r} is not a number.", field=f"--param {name}",
-                              fix="give a number (an integer for switches and capacityADC)") from None
+            raise DetoptError(
+                f"{value!r} is not a number.", field=f"--param {name}",
+                fix="give a number (an integer for switches and capacityADC)") from None
     Design.from_params(params)  # range check, naming the parameter
     return params
 

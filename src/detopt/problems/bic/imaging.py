@@ -64,8 +64,8 @@ def layer_hits(sample: Sample, lay: Layout, ph: Physics, draws: Draws, k: np.nda
     dy = np.where(is_prim, zp[..., 1], dy)
     valid = j < n_hits[:, None]
     # energies: Moyal (Landau) quantiles of fixed uniforms, path length cosh(eta)
-    moyal = -2.0 * np.log(np.sqrt(2.0) * np.maximum(special.erfcinv(draws.uniform("hit_e", MAX_HITS)),
-                                                    1e-300))
+    u_e = draws.uniform("hit_e", MAX_HITS)
+    moyal = -2.0 * np.log(np.sqrt(2.0) * np.maximum(special.erfcinv(u_e), 1e-300))
     deposit = (mat.SI_MIP_MPV_GEV + mat.SI_MIP_WIDTH_GEV * moyal) * ceta[:, None]
     deposit = np.where(valid, np.maximum(deposit, 0.0), 0.0)
     z = lay.sensor_radius[k][:, None] * np.sinh(sample.eta)[:, None] + dz

@@ -44,7 +44,8 @@ SI_THRESHOLD_GEV = 15e-6             # EICrecon BEMC.cc imaging threshold: 41 AD
 STAVE_X0 = 0.017                     # Si 650 um + Cu 100 um + kapton + epoxy + 0.5 mm carbon
 
 
-def multiple_scattering_angle(p_gev: np.ndarray | float, x_over_x0: np.ndarray | float) -> np.ndarray:
+def multiple_scattering_angle(p_gev: np.ndarray | float, x_over_x0: np.ndarray | float
+                              ) -> np.ndarray:
     """Highland's plane-projected RMS angle (PDG RPP eq. 34.16), radians."""
     x = np.maximum(np.asarray(x_over_x0, dtype=float), 1e-9)
     return 0.0136 / np.asarray(p_gev, dtype=float) * np.sqrt(x) * (1.0 + 0.038 * np.log(x))

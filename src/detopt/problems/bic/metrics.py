@@ -6,12 +6,12 @@
 * :func:`fisher_direction` — the imaging-layer profile score is Fisher's linear discriminant
   of the per-layer log hit counts, trained per energy on the electrons against the pions
   that pass the full-depth E/p cut (the ones the profile must reject).
-* :func:`best_rejection` — AID2E's ``BICEPScan`` recipe extended by the imaging layers: for every
-  integration depth (first d of the 12 ScFi layers) cut on E/p to keep a fraction eps1 of the
-  electrons, then on the profile score to keep 97 %/eps1 of those (eps1 up to 0.995); the pion survival is the
-  fraction of pions passing both. eps1 = 0.97 is the E/p-only cut of the original study.
-  The depth and eps1 that minimize the survival are chosen on the sample itself (as AID2E
-  chooses the depth), then kept fixed for the bootstrap replicates.
+* :func:`best_rejection` — AID2E's ``BICEPScan`` recipe extended by the imaging layers: for
+  every integration depth (first d of the 12 ScFi layers) cut on E/p to keep a fraction eps1
+  of the electrons, then on the profile score to keep 97 %/eps1 of those (eps1 up to 0.995);
+  the pion survival is the fraction of pions passing both. eps1 = 0.97 is the E/p-only cut of
+  the original study. The depth and eps1 that minimize the survival are chosen on the sample
+  itself (as AID2E chooses the depth), then kept fixed for the bootstrap replicates.
 """
 
 from __future__ import annotations

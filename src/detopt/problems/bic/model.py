@@ -59,8 +59,8 @@ OBJECTIVES: dict[str, dict[str, Any]] = {
         "minimize", 0.0045, "photon eta resolution of the most upstream imaging hit, mean over "
         "0.5-10 GeV"),
     "pion_rejection": _objective(
-        "maximize", 10.0, "pi- rejection at 97 % electron efficiency (E/p + imaging profile), geometric "
-        "mean over 0.5-10 GeV"),
+        "maximize", 10.0, "pi- rejection at 97 % electron efficiency (E/p + imaging "
+        "profile), geometric mean over 0.5-10 GeV"),
     "cost": _objective("minimize", 6.5, "1 + number of enabled stave layers 2-6 (AID2E Cost)"),
 }
 DEFAULT_OBJECTIVES: tuple[str, ...] = _ALL
@@ -124,7 +124,8 @@ class Simulation:
 
 def _check(value: Any, allowed: Sequence[Any], field: str) -> None:
     if value not in allowed:
-        raise DetoptError(f"unknown value {value!r}.", field=field, fix=f"use one of {list(allowed)}")
+        raise DetoptError(f"unknown value {value!r}.", field=field,
+                          fix=f"use one of {list(allowed)}")
 
 
 def _mean_over_points(values: list[np.ndarray]) -> tuple[float, float]:
@@ -164,7 +165,8 @@ def _rejection(sim: Simulation, n_boot: int) -> tuple[float, float]:
                                      we[b], wp[b]) for b in range(n_boot)]
         survivals.append(row)
     # geometric mean over the momenta; no survivor at all gives the bound 2 x pions
-    rej = np.exp(np.mean(-np.log(np.maximum(np.array(survivals), 0.5 / (sim.n * PION_FACTOR))), axis=0))
+    floor = 0.5 / (sim.n * PION_FACTOR)
+    rej = np.exp(np.mean(-np.log(np.maximum(np.array(survivals), floor)), axis=0))
     return float(rej[0]), float(np.std(rej[1:])) if n_boot else 0.0
 
 

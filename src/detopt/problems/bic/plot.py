@@ -92,7 +92,8 @@ def _profile_panel(ax, lay, profiles) -> None:
         ax2.plot(on + 0.5, counts[on], "o--", color=color, ms=5, lw=0.8,
                  label=f"{species}: hits per enabled imaging layer")
     ax.set(xlabel="ScFi readout layer (imaging layer k sits before ScFi layer k)",
-           ylabel="mean energy fraction", title=f"longitudinal profiles, {ENERGY:g} GeV, |eta| < 0.5")
+           ylabel="mean energy fraction",
+           title=f"longitudinal profiles, {ENERGY:g} GeV, |eta| < 0.5")
     ax2.set_ylabel("mean charged crossings")
     ax2.set_yscale("log")
     lines = ax.get_legend_handles_labels()

@@ -62,7 +62,8 @@ class BicOptions(PluginOptions):
         names = [p["name"] for p in PARAMETERS]
         unknown = [n for n in fixed if n not in names]
         if unknown:
-            raise ValueError(f"unknown BIC parameter {unknown[0]!r}; use some of: {', '.join(names)}")
+            raise ValueError(f"unknown BIC parameter {unknown[0]!r}; use some of: "
+                             f"{', '.join(names)}")
         return fixed
 
 
