@@ -12,8 +12,10 @@ Public API::
     bic.PARAMETERS, bic.NOMINAL, bic.OBJECTIVES
     bic.evaluate({"enable_staves_2": 1}, events_per_point=1000, seed=12345)
     bic.draw_design(bic.NOMINAL, "bic.png")
+    bic.diagnostics.per_energy(params), bic.diagnostics.test_beam()
 """
 
+from . import diagnostics
 from .geometry import NOMINAL, PARAMETERS, SWITCHES, Design, layout
 from .model import DEFAULT_OBJECTIVES, ENERGIES, ETA_RANGE, OBJECTIVES, Simulation, evaluate
 from .physics import DEFAULT as DEFAULT_PHYSICS
@@ -21,7 +23,7 @@ from .plot import draw_design
 from .physics import TEST_BEAM, Physics
 
 __all__ = [
-    "DEFAULT_OBJECTIVES", "DEFAULT_PHYSICS", "ENERGIES", "ETA_RANGE", "NOMINAL", "OBJECTIVES",
+    "DEFAULT_OBJECTIVES", "DEFAULT_PHYSICS", "diagnostics", "ENERGIES", "ETA_RANGE", "NOMINAL", "OBJECTIVES",
     "PARAMETERS", "SWITCHES", "TEST_BEAM", "Design", "Physics", "Simulation", "draw_design",
     "evaluate", "layout",
 ]
