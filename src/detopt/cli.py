@@ -31,6 +31,8 @@ app.add_typer(drich_app, name="drich")
 import_app = typer.Typer(help="Convert other tools' configurations into detopt study files.",
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
+bic_app = typer.Typer(help="The fast ePIC BIC simulation: draw a design.", no_args_is_help=True)
+app.add_typer(bic_app, name="bic")
 
 out = Console()
 err = Console(stderr=True)
@@ -433,6 +435,21 @@ def drich_validate(
         _fail(exc)
     out.print((output / "report.md").read_text(), highlight=False)
     out.print(f"wrote {output}/report.md, summary.json and {len(summary['plots'])} plots")
+@bic_app.command("show")
+def bic_show(
+    output: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")] = Path("bic.png"),
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Override a parameter, "
+                     "e.g. -p enable_staves_2=1 (repeatable).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the drawn shower.")] = 1,
+) -> None:
+    """Draw one BIC design: the layer stack with a shower and its hits, and the e/pi profiles."""
+    from detopt.problems.bic.cli import show
+
+    try:
+        path = show(param or [], output, seed=seed)
+    except DetoptError as exc:
+        _fail(exc)
+    out.print(f"wrote {path}")
 
 
 def main() -> None:  # pragma: no cover - console entry point
