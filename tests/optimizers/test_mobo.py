@@ -414,3 +414,32 @@ def test_cold_refit_escapes_a_stuck_warm_start():
     assert mixed.cold_at == 31
     assert mixed.model.covar_module.lengthscale.min() < 5
     assert _log_likelihood(mixed.model) > _log_likelihood(warm.model) + 1.0
+
+
+# -------------------------------------------------------------------- bounded ask time
+@pytest.mark.parametrize("fused_kernel", [False, True])
+def test_qlognehvi_does_not_compile_botorchs_cpp_kernel_inside_ask(monkeypatch, fused_kernel):
+    """The first qLogNEHVI in a fresh environment JIT-compiled BoTorch's fused C++ kernel
+    (30-200 s: the dRICH demo's 36 s ask outliers). By default mobo skips it; with
+    ``fused_kernel: true`` BoTorch tries to build it (the control: here the build fails and
+    BoTorch falls back to its PyTorch path)."""
+    import torch.utils.cpp_extension
+    from botorch.acquisition.multi_objective import logei
+
+    builds = []
+
+    def fake_load(*args, **kwargs):
+        builds.append(kwargs.get("name"))
+        raise RuntimeError("no compiler in this test")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", fake_load)
+    monkeypatch.setattr(logei, "_C", None)
+    monkeypatch.setattr(logei, "_load_attempted", False)
+    space, objectives, evaluate = _two_objective_problem(2)
+    opt, _ = _told(lambda: MOBOOptimizer(space, objectives, seed=0,
+                                         options={**FAST, "n_initial": 6,
+                                                  "fused_kernel": fused_kernel}),
+                   space, evaluate, 10)
+    assert opt.current_acquisition() == "qlognehvi"
+    assert len(opt.ask(1, [])) == 1
+    assert builds == (["logei_fused_ext"] if fused_kernel else [])

@@ -41,6 +41,7 @@ from detopt.optimizers.mobo.acquisition import (
     inequality_constraints,
     optimize,
     perturbation_starts,
+    skip_fused_kernel,
 )
 from detopt.optimizers.mobo.data import (
     TrainingData,
@@ -76,6 +77,8 @@ class MOBOOptimizer(Optimizer):
         super().__init__(space, objectives, **kwargs)
         o: MOBOOptions = self.options  # type: ignore[assignment]
         d = space.dim
+        if not o.fused_kernel:
+            skip_fused_kernel()
         self.n_initial = o.n_initial or min(2 * (d + 1), 20)
         self.acquisition = choose_acquisition(o.acquisition, len(objectives),
                                               o.nehvi_max_objectives)

@@ -53,6 +53,10 @@ class MOBOOptions(OptimizerOptions):
     num_restarts: int = Field(2, ge=1, description="gradient restarts of the acquisition optimizer")
     raw_samples: int = Field(128, ge=8, description="random points scored to pick the restarts")
     acq_max_iter: int = Field(50, ge=1, description="L-BFGS-B iterations per restart")
+    fused_kernel: bool = Field(
+        False, description="let BoTorch build its fused C++ qLogNEHVI kernel (about 20 % "
+                           "faster qLogNEHVI); the first qLogNEHVI proposal in a fresh "
+                           "environment then compiles it (30-200 s on this machine)")
 
     # -------------------------------------------------------------------------- model
     failure_model: Literal["auto", "off"] = Field(
