@@ -32,10 +32,10 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench_mobo import N_INITIAL, PROBLEMS, _Recorder  # noqa: E402
+from bench_mobo import N_INITIAL, PROBLEMS, _Recorder
 
 IN_FLIGHT = (1, 8, 32, 128)
 CHECKPOINTS = (60, 100, 150, 200)
@@ -66,15 +66,16 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
         n = min(free, room)
         if n > 0:
             pending = [trials[i] for _, i in running]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             opt.tell(finished)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             proposals = opt.ask(n, pending)
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             info = opt.describe().get("last_ask", {})
             asks.append({"n": n, "pending": len(pending), "told": len(finished),
                          "results": len(opt.finished), "tell_seconds": t1 - t0,
-                         "ask_seconds": t2 - t1, "method": info.get("method", "sobol"),
+                         "ask_seconds": t2 - t1, "tell_cpu_seconds": c1 - c0,
+                         "ask_cpu_seconds": c2 - c1, "method": info.get("method", "sobol"),
                          "out_of_time": info.get("out_of_time", 0)})
             clock += t2 - t0
             finished = []
@@ -114,14 +115,17 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
 
 
 # ------------------------------------------------------------------------------- report
-def proposal_seconds(asks: list[dict[str, Any]]) -> np.ndarray:
-    """Optimizer seconds (tell + ask) per proposal of every model-based ask, one value per
-    proposal (a batch of n contributes n values of its total / n)."""
+def proposal_seconds(asks: list[dict[str, Any]], cpu: bool = False) -> np.ndarray:
+    """Optimizer seconds (tell + ask; wall-clock, or CPU time of the process) per proposal
+    of every model-based ask, one value per proposal (a batch of n contributes n values of
+    its total / n)."""
     out: list[float] = []
+    kind = "cpu_seconds" if cpu else "seconds"
     for a in asks:
         if a["method"] == "sobol":
             continue
-        out += [(a["tell_seconds"] + a["ask_seconds"]) / a["n"]] * a["n"]
+        total = a.get(f"tell_{kind}", float("nan")) + a.get(f"ask_{kind}", float("nan"))
+        out += [total / a["n"]] * a["n"]
     return np.array(out)
 
 
@@ -131,28 +135,32 @@ def table(folder: Path) -> str:
     for r in runs:
         groups[(r["problem"], r.get("variant", ""), r["in_flight"])].append(r)
     head = ("| problem | variant | in flight | seeds | s/proposal p50 | p95 | max | ratio to q=1 "
-            "(p50) | worker utilization | " + " | ".join(f"HVn@{c}" for c in CHECKPOINTS)
+            "(p50) | CPU s/proposal p50 | ratio (CPU) | worker utilization | " + " | ".join(f"HVn@{c}" for c in CHECKPOINTS)
             + " | HV@200 / q=1 | distinct | min spacing in a batch |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
-    base: dict[tuple[str, str], tuple[float, float]] = {}
+    base: dict[tuple[str, str], tuple[float, float, float]] = {}
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2])):
         rs = groups[key]
         sec = np.concatenate([proposal_seconds(r["asks"]) for r in rs])
         p50 = float(np.median(sec)) if len(sec) else float("nan")
+        cpu = np.concatenate([proposal_seconds(r["asks"], cpu=True) for r in rs])
+        cpu50 = float(np.median(cpu)) if len(cpu) else float("nan")
         hv = {c: [r["hv_normalized"][c - 1] for r in rs if len(r["hv_normalized"]) >= c]
               for c in CHECKPOINTS}
         hv200 = float(np.mean(hv[200])) if hv[200] else float("nan")
         if key[2] == 1:
-            base[(key[0], key[1])] = (p50, hv200)
-        b = base.get((key[0], key[1])) or base.get((key[0], ""))
+            base[(key[0], key[1])] = (p50, hv200, cpu50)
+        b = base.get((key[0], key[1])) or base.get((key[0], "q1")) or base.get((key[0], ""))
         ratio = f"{p50 / b[0]:.2f}" if b else "—"
+        cpu_ratio = f"{cpu50 / b[2]:.2f}" if b else "—"
         hv_ratio = f"{hv200 / b[1]:.2f}" if b and b[1] else "—"
         cells = " | ".join(f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "—"
                            for v in hv.values())
         spacing = [r["min_batch_spacing"] for r in rs if r["min_batch_spacing"] is not None]
         rows.append(
             f"| {key[0]} | {key[1] or 'default'} | {key[2]} | {len(rs)} | {p50:.3f} | "
-            f"{np.percentile(sec, 95):.3f} | {sec.max():.3f} | {ratio} | "
+            f"{np.percentile(sec, 95):.3f} | {sec.max():.3f} | {ratio} | {cpu50:.3f} | "
+            f"{cpu_ratio} | "
             f"{np.mean([r['utilization'] for r in rs]):.3f} | {cells} | {hv_ratio} | "
             f"{min(r['distinct_designs'] for r in rs)}/{rs[0]['evaluations']} | "
             f"{min(spacing) if spacing else float('nan'):.3f} |")

@@ -234,7 +234,7 @@ class MOBOOptimizer(Optimizer):
             strategy = "believer"  # Thompson samples need a model that knows the batch
         elif strategy == "auto":
             strategy = "joint" if count <= self.options.joint_max_pending else "believer"
-        return InFlight(strategy, self._fitted.model, self._data,
+        return InFlight(strategy, self._fitted, self._data,
                         [self.space.encode(t.params) for t in pending], len(self.objectives))
 
     def _acquisition_proposal(self, setup: AcquisitionSetup, in_flight: InFlight,
