@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,10 @@ CHECKPOINTS = (60, 100, 150, 200)
 
 
 def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: float,
-        options: dict[str, Any]) -> dict[str, Any]:
+        options: dict[str, Any], probe: Callable[[Any, list[Any]], dict[str, Any]] | None = None,
+        probe_at: tuple[int, ...] = ()) -> dict[str, Any]:
+    """One simulated run; ``probe(optimizer, pending)`` is called (untimed) right after the
+    tell that makes the number of results reach each of ``probe_at``."""
     import torch
 
     from detopt.optimizers.base import make_optimizer
@@ -60,6 +64,8 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
     busy = 0.0
     batch_spacing: list[float] = []
     finished: list[Trial] = []
+    probes: list[dict[str, Any]] = []
+    marks = sorted(probe_at)
     while True:
         free = in_flight - len(running)
         room = evals - len(trials)
@@ -67,17 +73,22 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
         if n > 0:
             pending = [trials[i] for _, i in running]
             t0, c0 = time.perf_counter(), time.process_time()
-            opt.tell(finished)
+            opt.tell(finished)  # the tell time counts: the loop waits for it too
+            tell_s, tell_cpu = time.perf_counter() - t0, time.process_time() - c0
+            if probe is not None and marks and len(opt.finished) >= marks[0]:
+                while marks and len(opt.finished) >= marks[0]:
+                    marks.pop(0)
+                probes.append({"results": len(opt.finished), **probe(opt, pending)})
             t1, c1 = time.perf_counter(), time.process_time()
             proposals = opt.ask(n, pending)
-            t2, c2 = time.perf_counter(), time.process_time()
+            ask_s, ask_cpu = time.perf_counter() - t1, time.process_time() - c1
             info = opt.describe().get("last_ask", {})
             asks.append({"n": n, "pending": len(pending), "told": len(finished),
-                         "results": len(opt.finished), "tell_seconds": t1 - t0,
-                         "ask_seconds": t2 - t1, "tell_cpu_seconds": c1 - c0,
-                         "ask_cpu_seconds": c2 - c1, "method": info.get("method", "sobol"),
+                         "results": len(opt.finished), "tell_seconds": tell_s,
+                         "ask_seconds": ask_s, "tell_cpu_seconds": tell_cpu,
+                         "ask_cpu_seconds": ask_cpu, "method": info.get("method", "sobol"),
                          "out_of_time": info.get("out_of_time", 0)})
-            clock += t2 - t0
+            clock += tell_s + ask_s
             finished = []
             U = space.encode_many(proposals)
             if len(U) > 1:
@@ -111,6 +122,7 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
         "distinct_designs": len({tuple(np.round(x, 12)) for x in X}),
         "min_batch_spacing": min(batch_spacing) if batch_spacing else None,
         "info": {k: v for k, v in opt.describe().items() if k != "last_ask"},
+        "probes": probes,
     }
 
 

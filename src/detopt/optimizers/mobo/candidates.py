@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from detopt.space import Space
+from detopt.space import ChoiceParameter, IntParameter, Space
 
 
 def design_key(params: dict[str, Any]) -> tuple[Any, ...]:
@@ -21,14 +21,51 @@ def design_key(params: dict[str, Any]) -> tuple[Any, ...]:
     return tuple((k, round(v, 12) if isinstance(v, float) else v) for k, v in sorted(params.items()))
 
 
-def first_valid(space: Space, candidates: Iterable[np.ndarray], taken: set
-                ) -> dict[str, Any] | None:
-    """The first candidate (unit-cube row) that, once decoded, is feasible and new."""
+#: a proposal closer than this (unit-cube distance) to a design in flight or run is a repeat
+MIN_SPACING = 1e-3
+
+
+def first_valid(space: Space, candidates: Iterable[np.ndarray], taken: set,
+                avoid: np.ndarray | None = None) -> dict[str, Any] | None:
+    """The first candidate (unit-cube row) that, once decoded, is feasible and new: not in
+    ``taken`` and (with ``avoid``, unit-cube rows) not within :data:`MIN_SPACING` of one of
+    them (an optimizer that converges back onto a pending design would otherwise propose it
+    again, shifted by rounding noise)."""
     for u in candidates:
         params = space.decode(u)
-        if space.is_feasible(params) and design_key(params) not in taken:
-            return params
+        if design_key(params) in taken or not space.is_feasible(params):
+            continue
+        if avoid is not None and len(avoid) and \
+                np.min(np.linalg.norm(avoid - space.encode(params), axis=1)) < MIN_SPACING:
+            continue
+        return params
     return None
+
+
+def discrete_neighbours(space: Space, u: np.ndarray) -> np.ndarray:
+    """Unit-cube rows of the designs one discrete step away from ``decode(u)``: each int
+    parameter one up or down, each ordered choice to an adjacent value, each unordered choice
+    to any other value (continuous coordinates kept).
+
+    When rounding makes every optimum a design already run or pending (common in mostly
+    discrete spaces late in a study), the best of these is a new design next to the
+    acquisition's optimum, better than a random one.
+    """
+    base = space.decode(u)
+    rows = []
+    for p in space.tunable:
+        value = base[p.name]
+        if isinstance(p, IntParameter):
+            others = [v for v in (value - 1, value + 1) if p.low <= v <= p.high]
+        elif isinstance(p, ChoiceParameter):
+            k = p.values.index(value)
+            others = [p.values[j] for j in (k - 1, k + 1) if 0 <= j < len(p.values)] \
+                if p.is_ordered else [v for v in p.values if v != value]
+        else:
+            continue
+        for v in others:
+            rows.append(space.encode({**base, p.name: v}))
+    return np.array(rows).reshape(len(rows), space.dim)
 
 
 def pull_back(space: Space, score: Callable[[np.ndarray], np.ndarray], optimum: np.ndarray,

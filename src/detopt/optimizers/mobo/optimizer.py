@@ -44,7 +44,13 @@ from detopt.optimizers.mobo.acquisition import (
     perturbation_starts,
     skip_fused_kernel,
 )
-from detopt.optimizers.mobo.candidates import design_key, first_valid, pull_back, sobol_fallback
+from detopt.optimizers.mobo.candidates import (
+    design_key,
+    discrete_neighbours,
+    first_valid,
+    pull_back,
+    sobol_fallback,
+)
 from detopt.optimizers.mobo.data import (
     TrainingData,
     pareto_ranks,
@@ -251,7 +257,11 @@ class MOBOOptimizer(Optimizer):
                                     raw_samples=self.options.raw_samples,
                                     max_iter=self.options.acq_max_iter,
                                     constraints=self._linear, raw=raw, deadline=deadline)
-        params = first_valid(self.space, candidates, taken)
+        params = first_valid(self.space, candidates, taken, self._avoid(in_flight))
+        if params is None:  # rounded onto designs already taken: the best discrete neighbour
+            near = discrete_neighbours(self.space, candidates[0])
+            if len(near):
+                params = first_valid(self.space, near[np.argsort(-_scorer(acqf)(near))], taken)
         if params is None and self.space.check is not None:
             params = pull_back(self.space, _scorer(acqf), candidates[0],
                                self._pull_back_pool(bounds, raw, rng), taken)
@@ -276,7 +286,7 @@ class MOBOOptimizer(Optimizer):
                                   n_objectives=len(self.objectives), Y_observed=Y,
                                   success_model=None if self._success is None
                                   else self._success.model)
-        params = first_valid(self.space, ranked, taken)
+        params = first_valid(self.space, ranked, taken, self._avoid(in_flight))
         if params is None and self.space.check is not None:
             return None  # every candidate fails the design check: a Sobol design instead
         return params
@@ -353,6 +363,12 @@ class MOBOOptimizer(Optimizer):
 
     def _reference_point(self) -> np.ndarray | None:
         return self.reference_point  # the study's, resolved once (see Optimizer)
+
+    def _avoid(self, in_flight: InFlight) -> np.ndarray:
+        """Unit-cube rows a proposal must keep a distance from: the designs in flight and the
+        training data."""
+        assert self._data is not None
+        return np.vstack([self._data.X, *in_flight.X]) if in_flight.X else self._data.X
 
     def _center(self, weights: np.ndarray) -> np.ndarray:
         """The observed point that is best for the Chebyshev ``weights``."""
