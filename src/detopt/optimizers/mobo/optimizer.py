@@ -219,7 +219,8 @@ class MOBOOptimizer(Optimizer):
                                                               taken, deadline)
                     out_of_time += late
                 if params is None:
-                    params = Proposal(sobol_fallback(self._sobol, position + len(out), taken), "sobol")
+                    params = Proposal(sobol_fallback(self._sobol, position + len(out), taken),
+                                      "sobol")
                 taken.add(design_key(params))
                 in_flight.add([self.space.encode(params)])
                 out.append(params)
