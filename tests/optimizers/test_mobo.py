@@ -14,7 +14,10 @@ from detopt.space import ChoiceParameter, FloatParameter, IntParameter, Space
 from detopt.trial import Trial, TrialStatus
 
 FAST = {"num_restarts": 2, "raw_samples": 64, "mc_samples": 32, "acq_max_iter": 50,
-        "fit_max_iter": 100}
+        "fit_max_iter": 100,
+        # a loaded CI machine must not make a proposal hit the wall-clock budget (which would
+        # change it); the budget has its own test
+        "proposal_time_budget": None}
 
 
 def _two_objective_problem(d: int = 3):
@@ -547,8 +550,8 @@ def test_time_budget_returns_valid_designs_when_hit(caplog):
     keys = {tuple(sorted(p.items())) for p in batch}
     assert len(keys) == 3 and not keys & {tuple(sorted(t.params.items())) for t in trials}
     assert all(space.validate(p) == p and space.is_feasible(p) for p in batch)
-    relaxed, _ = _told(lambda: MOBOOptimizer(space, objectives, seed=1, options=options),
-                       space, evaluate, 12)
+    relaxed, _ = _told(lambda: MOBOOptimizer(space, objectives, seed=1, options={
+        **options, "proposal_time_budget": None}), space, evaluate, 12)
     relaxed.ask(1, [])
     assert relaxed.describe()["out_of_time_proposals"] == 0
 
@@ -563,3 +566,24 @@ def test_mixed_space_sequential_run_has_no_duplicates():
     assert len(set(keys)) == len(keys)
     assert all(space.validate(t.params) == t.params and space.is_feasible(t.params)
                for t in trials)
+
+
+@pytest.mark.parametrize("keep_up", [True, False])
+def test_keep_up_switches_to_thompson_when_trials_are_faster_than_proposals(keep_up):
+    """Trials that ran for 1 ms each with 2 in flight leave 0.5 ms per proposal, far less
+    than an acquisition optimization takes: with keep_up the next ask draws Thompson samples;
+    without it (the control) the acquisition is optimized again."""
+    space, objectives, evaluate = _two_objective_problem(2)
+    opt = MOBOOptimizer(space, objectives, seed=0, options={**CHEAP, "n_initial": 6,
+                                                            "keep_up": keep_up})
+    trials = [Trial(index=i, params=p, status=TrialStatus.COMPLETED,
+                    metrics={k: (v, None) for k, v in evaluate(p).items()},
+                    started_at=100.0 + i, finished_at=100.001 + i)
+              for i, p in enumerate(space.sample(8, seed=1))]
+    opt.tell(trials)
+    pending = [Trial(index=8, params=space.sample(9, seed=1)[8])]
+    opt.ask(1, pending)
+    assert opt.describe()["last_ask"]["method"] != "thompson"  # nothing measured yet
+    proposal = opt.ask(1, pending)[0]
+    assert space.validate(proposal) == proposal
+    assert (opt.describe()["last_ask"]["method"] == "thompson") is keep_up

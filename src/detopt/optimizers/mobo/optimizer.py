@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -53,8 +54,9 @@ from detopt.optimizers.mobo.candidates import (
 )
 from detopt.optimizers.mobo.data import (
     TrainingData,
-    pareto_ranks,
+    inferred_reference,
     select_training_points,
+    success_rows,
     variances,
 )
 from detopt.optimizers.mobo.model import DTYPE, FittedModel, fit_model
@@ -117,6 +119,8 @@ class MOBOOptimizer(Optimizer):
         self._n_failed = 0  # FAILED trials told so far
         self._out_of_time = 0  # proposals that reached proposal_time_budget
         self._last_ask: dict[str, Any] = {}
+        #: seconds per proposal of the recent acquisition-optimizing asks (for keep_up)
+        self._acquisition_seconds: deque[float] = deque(maxlen=10)
 
     # ------------------------------------------------------------------------------ tell
     def _learn(self, new: list[Trial]) -> None:
@@ -171,7 +175,7 @@ class MOBOOptimizer(Optimizer):
         """
         trials = [t for _, t in sorted(self.finished.items())]
         ok = np.array([t.status == TrialStatus.COMPLETED for t in trials])
-        rows = _success_rows(ok, self.options.max_train_points)
+        rows = success_rows(ok, self.options.max_train_points)
         X = self.space.encode_many(trials[i].params for i in rows)
         label = np.where(ok[rows], 1.0, -1.0)[:, None]
         data = TrainingData(X, -label, np.zeros((len(rows), 0)), None,
@@ -203,8 +207,9 @@ class MOBOOptimizer(Optimizer):
             {design_key(t.params) for t in self.finished.values()}
         rng = np.random.default_rng([self.seed, position])
         setup = self._setup()
-        thompson = self.options.thompson_batch_min is not None and \
-            n >= self.options.thompson_batch_min
+        thompson = (self.options.thompson_batch_min is not None and
+                    n >= self.options.thompson_batch_min) or self._too_slow(len(pending) + n)
+        started = time.perf_counter()
         in_flight = self._in_flight(len(pending) + n, pending, thompson)
         out: list[dict[str, Any]] = []
         out_of_time = 0
@@ -224,6 +229,8 @@ class MOBOOptimizer(Optimizer):
                 taken.add(design_key(params))
                 in_flight.add([self.space.encode(params)])
                 out.append(params)
+        if not thompson:
+            self._acquisition_seconds.append((time.perf_counter() - started) / n)
         self._last_ask = {"n": n, "pending": len(pending), "method": "thompson" if thompson
                           else f"{setup.kind}/{in_flight.strategy}", "out_of_time": out_of_time}
         self._out_of_time += out_of_time
@@ -232,6 +239,22 @@ class MOBOOptimizer(Optimizer):
                         "best candidate evaluated by then was proposed", out_of_time, n,
                         self.options.proposal_time_budget)
         return out
+
+    def _too_slow(self, in_flight: int) -> bool:
+        """``keep_up``: whether acquisition proposals take longer than the workers need to
+        finish a trial each (median trial run time over the designs in flight), so that
+        Thompson sampling (one posterior sample per proposal) must keep them busy instead.
+
+        Needs three timed trials and one timed acquisition ask; trials without start and
+        finish times (benchmarks, tests) never trigger it.
+        """
+        if not self.options.keep_up or not self._acquisition_seconds:
+            return False
+        durations = [d for t in self.finished.values() if (d := t.duration) is not None]
+        if len(durations) < 3:
+            return False
+        allowed = float(np.median(durations)) / max(in_flight, 1)
+        return float(np.median(self._acquisition_seconds)) > allowed
 
     def _in_flight(self, count: int, pending: Sequence[Trial], thompson: bool) -> InFlight:
         """How this ask accounts for the ``count`` designs in flight (see :mod:`.pending`)."""
@@ -344,10 +367,10 @@ class MOBOOptimizer(Optimizer):
         assert self._fitted is not None and self._data is not None
         ref = self._reference_point()
         if self.acquisition == "qlognehvi" and ref is None:
-            ref = _inferred_reference(self._data)
+            ref = inferred_reference(self._data)
         kind = self.current_acquisition()
         if kind == "qlognehvi" and ref is not None and not self._box_reached(ref):
-            ref = np.maximum(ref, _inferred_reference(self._data, front_only=True))
+            ref = np.maximum(ref, inferred_reference(self._data, front_only=True))
         cap = self.options.nehvi_max_baseline if kind == "qlognehvi" else \
             self.options.max_baseline_points  # box decompositions grow with the front
         baseline = select_training_points(self._data, cap)
@@ -454,26 +477,6 @@ def _warnings_to_log(step: str) -> Iterator[None]:
                       else "") for w in caught)
     for (category, message), count in counts.items():
         log.debug("mobo %s: %s: %s (%d×)", step, category, message, count)
-
-
-def _inferred_reference(data: TrainingData, front_only: bool = False) -> np.ndarray:
-    """Reference point when objectives have no thresholds: the nadir of the feasible results
-    pushed out by 10 % of their range (minimization form), as Ax and BoTorch infer it.
-    ``front_only``: the nadir of the non-dominated feasible results instead."""
-    Y = data.Y[data.feasible] if np.any(data.feasible) else data.Y
-    if front_only:
-        Y = Y[pareto_ranks(Y, np.ones(len(Y), dtype=bool)) == 0]
-    lo, hi = Y.min(axis=0), Y.max(axis=0)
-    return hi + 0.1 * np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
-
-
-def _success_rows(ok: np.ndarray, cap: int) -> np.ndarray:
-    """Rows of the success model's training data (see ``_refit_success``)."""
-    if len(ok) <= cap:
-        return np.arange(len(ok))
-    bad = np.flatnonzero(~ok)[-(cap // 2):]
-    good = np.flatnonzero(ok)[-(cap - len(bad)):]
-    return np.sort(np.concatenate([bad, good]))
 
 
 def _scorer(acqf: Any) -> Any:

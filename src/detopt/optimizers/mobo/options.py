@@ -67,10 +67,14 @@ class MOBOOptions(OptimizerOptions):
                               "sampling (one posterior sample at thompson_candidates designs "
                               "per proposal) instead of optimizing the acquisition; "
                               "null: never")
+    keep_up: bool = Field(
+        True, description="when optimizing the acquisition takes longer per proposal than the "
+                          "workers need to finish a trial each (median trial run time over "
+                          "the designs in flight), propose by Thompson sampling instead")
     thompson_candidates: int = Field(
         1024, ge=16, description="candidate designs per Thompson-sampling proposal")
     proposal_time_budget: float | None = Field(
-        None, gt=0, description="seconds one proposal may take; when they are up, the best "
+        30.0, gt=0, description="seconds one proposal may take; when they are up, the best "
                                 "candidate evaluated so far is proposed (logged); null: no "
                                 "limit")
     fused_kernel: bool = Field(
