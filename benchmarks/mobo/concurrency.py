@@ -1,6 +1,7 @@
 """mobo with many trials in flight: a simulated runner whose evaluations take a fixed time.
 
-The simulation keeps ``W`` evaluations in flight, as the study loop does when it asks for as
+Trials carry their virtual start and finish times, so mobo's ``keep_up`` sees the
+evaluation time as it would in a study. The simulation keeps ``W`` evaluations in flight, as the study loop does when it asks for as
 many proposals as slots are free: whenever evaluations finish, the optimizer is told all of
 them, then asked for ``free`` proposals with the others pending. Evaluations take a fixed
 *virtual* time (``--eval-seconds``); the optimizer's real time (tell + ask) is added to the
@@ -59,6 +60,7 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
     opt = make_optimizer("mobo", space, objectives, seed=seed, options=options)
     clock = 0.0
     running: list[tuple[float, int]] = []  # (finish time, trial index) heap
+    starts: dict[int, float] = {}
     trials: dict[int, Trial] = {}
     asks: list[dict[str, Any]] = []
     busy = 0.0
@@ -98,6 +100,7 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
                 index = len(trials)
                 trials[index] = Trial(index=index, params=params, status=TrialStatus.RUNNING)
                 heapq.heappush(running, (clock + eval_seconds, index))
+                starts[index] = clock
                 busy += eval_seconds
         if not running:
             break
@@ -110,7 +113,8 @@ def run(problem_name: str, in_flight: int, seed: int, evals: int, eval_seconds: 
             x = space.encode(trials[i].params)
             y = rec.evaluate(x)
             trials[i] = Trial(index=i, params=trials[i].params, status=TrialStatus.COMPLETED,
-                              metrics={f"f{j + 1}": (float(v), None) for j, v in enumerate(y)})
+                              metrics={f"f{j + 1}": (float(v), None) for j, v in enumerate(y)},
+                              started_at=starts[i], finished_at=starts[i] + eval_seconds)
             rec.add(x, y, 0.0)
             finished.append(trials[i])
     X = space.encode_many(t.params for t in trials.values())

@@ -63,7 +63,7 @@ class MOBOOptions(OptimizerOptions):
     joint_max_pending: int = Field(
         4, ge=0, description="pending_strategy auto: joint up to this many designs in flight")
     thompson_batch_min: int | None = Field(
-        32, ge=1, description="an ask for at least this many proposals draws them by Thompson "
+        None, ge=1, description="an ask for at least this many proposals draws them by Thompson "
                               "sampling (one posterior sample at thompson_candidates designs "
                               "per proposal) instead of optimizing the acquisition; "
                               "null: never")
