@@ -25,6 +25,7 @@ the expected improvement by the probability of meeting an unknown constraint the
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,24 @@ from botorch.optim import optimize_acqf
 from botorch.sampling import SobolQMCNormalSampler
 
 from detopt.optimizers.mobo.model import DTYPE, FittedModel
+
+
+def skip_fused_kernel() -> None:
+    """Keep BoTorch from JIT-compiling its fused qLogNEHVI C++ kernel inside ``ask``.
+
+    ``qLogNoisyExpectedHypervolumeImprovement.__init__`` compiles ``logei_fused.cpp`` with
+    ninja the first time it runs in a process whose torch extension cache has no build of it
+    (a fresh machine, container or CI job): measured 198 s on this 2-core machine under load,
+    and the cause of the 36 s ``ask`` outliers of the dRICH demo (the first qLogNEHVI proposal,
+    at ~28-41 results, when enough results are in the reference box). The pure-PyTorch path
+    is ~20 % slower per qLogNEHVI proposal (1.61 / 1.91 s vs 2.07 / 2.09 s, 3 × 12, 60
+    results). A kernel already loaded in the process is kept. Process-wide: BoTorch keeps the
+    state in a module global.
+    """
+    from botorch.acquisition.multi_objective import logei
+
+    if getattr(logei, "_C", None) is None and hasattr(logei, "_load_attempted"):
+        logei._load_attempted = True
 
 
 def choose_acquisition(requested: str, n_objectives: int, nehvi_max_objectives: int) -> str:
@@ -78,32 +97,38 @@ class AcquisitionSetup:
     success_exponent: float = 1.0
 
     def build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
-              seed: int) -> AcquisitionFunction:
+              seed: int, *, model: Model | None = None,
+              X_baseline: torch.Tensor | None = None) -> AcquisitionFunction:
         """The acquisition function (``weights``: Chebyshev weights for ParEGO), weighted by
-        the probability of success when a success model exists."""
-        acqf = self._build(X_pending, weights, seed)
+        the probability of success when a success model exists.
+
+        Args:
+            model, X_baseline: override the fitted model and the incumbents (the model
+                conditioned on the designs in flight, and a baseline that contains them).
+        """
+        acqf = self._build(X_pending, weights, seed, model or self.fitted.model,
+                           self.X_baseline if X_baseline is None else X_baseline)
         if self.success_model is None:
             return acqf
         return SuccessWeighted(acqf, self.success_model, self.success_exponent)
 
     def _build(self, X_pending: torch.Tensor | None, weights: np.ndarray | None,
-               seed: int) -> AcquisitionFunction:
+               seed: int, model: Model, X_baseline: torch.Tensor) -> AcquisitionFunction:
         m, c = self.n_objectives, self.n_constraints
         sampler = SobolQMCNormalSampler(torch.Size([self.mc_samples]), seed=seed)
         constraints = [(lambda Z, j=j: Z[..., m + j]) for j in range(c)] or None
         multi = IdentityMCMultiOutputObjective(outcomes=list(range(m))) if c else None
-        model = self.fitted.model
         if self.kind == "qlognehvi":
             assert self.ref_point is not None
             return qLogNoisyExpectedHypervolumeImprovement(
-                model=model, ref_point=self.ref_point, X_baseline=self.X_baseline,
+                model=model, ref_point=self.ref_point, X_baseline=X_baseline,
                 sampler=sampler, objective=multi, constraints=constraints,
                 X_pending=X_pending, prune_baseline=True,
                 alpha=get_default_partitioning_alpha(m), cache_root=True)
         if self.kind == "qlognparego":
             w = torch.tensor(weights, dtype=DTYPE) if weights is not None else None
             return qLogNParEGO(
-                model=model, X_baseline=self.X_baseline, scalarization_weights=w,
+                model=model, X_baseline=X_baseline, scalarization_weights=w,
                 sampler=sampler, objective=multi, constraints=constraints,
                 X_pending=X_pending, prune_baseline=True, cache_root=True)
         if self.kind == "qlogpof":
@@ -116,7 +141,7 @@ class AcquisitionSetup:
         if self.kind == "qlognei":
             single = GenericMCObjective(lambda Z, X=None: Z[..., 0]) if c else None
             return qLogNoisyExpectedImprovement(
-                model=model, X_baseline=self.X_baseline, sampler=sampler,
+                model=model, X_baseline=X_baseline, sampler=sampler,
                 objective=single, constraints=constraints, X_pending=X_pending,
                 prune_baseline=True, cache_root=True)
         raise ValueError(f"unknown acquisition {self.kind!r}")
@@ -164,36 +189,96 @@ def inequality_constraints(A: np.ndarray, b: np.ndarray
     return out or None
 
 
+class Deadline:
+    """A point in time after which a proposal stops optimizing (``None``: never)."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.start = time.perf_counter()
+        self.end = None if seconds is None else self.start + seconds
+
+    def passed(self) -> bool:
+        return self.end is not None and time.perf_counter() > self.end
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+class _OutOfTime(Exception):
+    """Raised inside the acquisition optimizer when the deadline has passed."""
+
+
+class BestSoFar(AcquisitionFunction):
+    """Wraps an acquisition: remembers the best single points it was evaluated at and, once
+    the deadline has passed (and something is remembered), stops the optimizer that calls it.
+
+    Every evaluation the optimizer makes goes through ``forward`` (the scoring of the raw
+    starts first, then the L-BFGS-B iterates), so what is remembered is the best candidate
+    found so far, whatever stage the optimization is in.
+    """
+
+    def __init__(self, acqf: AcquisitionFunction, deadline: Deadline, keep: int = 8):
+        super().__init__(model=acqf.model)
+        self.acqf = acqf
+        self.deadline = deadline
+        self.keep = keep
+        self.best_X = torch.empty(0)
+        self.best_values = torch.empty(0)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        values = self.acqf(X)
+        if X.shape[-2] == 1:  # q = 1: remember the best points
+            rows = X.detach().reshape(-1, X.shape[-1])
+            vals = values.detach().reshape(-1)
+            if self.best_X.numel():
+                rows = torch.cat([self.best_X, rows])
+                vals = torch.cat([self.best_values, vals])
+            order = torch.argsort(vals, descending=True)[:self.keep]
+            self.best_X, self.best_values = rows[order], vals[order]
+        if self.deadline.passed() and self.best_X.numel():
+            raise _OutOfTime
+        return values
+
+
 def optimize(acqf: AcquisitionFunction, bounds: np.ndarray, *, num_restarts: int,
              raw_samples: int, max_iter: int,
              constraints: list[tuple[torch.Tensor, torch.Tensor, float]] | None,
-             raw: np.ndarray | None = None) -> np.ndarray:
+             raw: np.ndarray | None = None,
+             deadline: Deadline | None = None) -> tuple[np.ndarray, bool]:
     """Maximize ``acqf`` over ``bounds`` (``2 × d``) for one point.
 
     Args:
         raw: candidate starting points (rows); the ``num_restarts`` best by acquisition value
             start the gradient runs. ``None``: BoTorch's quasi-random raw samples.
+        deadline: when it passes, the optimization stops and the best points evaluated so
+            far are returned.
 
     Returns:
-        the local optima (rows), best first, so that a caller can fall back to the next one
-        when rounding makes the best a duplicate or infeasible.
+        ``(optima, out_of_time)``: the local optima (rows) best first, so that a caller can
+        fall back to the next one when rounding makes the best a duplicate or infeasible;
+        ``out_of_time`` when the deadline stopped the optimization (the rows are then the
+        best points evaluated).
     """
+    tracked = BestSoFar(acqf, deadline or Deadline(None))
     bounds_t = torch.tensor(bounds, dtype=DTYPE)
-    starts = None
-    if raw is not None:
-        with torch.no_grad():
-            X_raw = torch.tensor(raw, dtype=DTYPE).unsqueeze(-2)
-            values = torch.cat([acqf(chunk) for chunk in X_raw.split(256)])
-        best = torch.argsort(values, descending=True)[:num_restarts]
-        starts = X_raw[best]
-    X, values = optimize_acqf(
-        acqf, bounds=bounds_t, q=1, num_restarts=num_restarts,
-        raw_samples=None if starts is not None else raw_samples,
-        options={"maxiter": max_iter, "batch_limit": num_restarts},
-        inequality_constraints=constraints, return_best_only=False,
-        batch_initial_conditions=starts, retry_on_optimization_warning=False)
+    try:
+        starts = None
+        if raw is not None:
+            with torch.no_grad():
+                X_raw = torch.tensor(raw, dtype=DTYPE).unsqueeze(-2)
+                values = torch.cat([tracked(chunk) for chunk in X_raw.split(256)])
+            best = torch.argsort(values, descending=True)[:num_restarts]
+            starts = X_raw[best]
+        X, values = optimize_acqf(
+            tracked, bounds=bounds_t, q=1, num_restarts=num_restarts,
+            raw_samples=None if starts is not None else raw_samples,
+            options={"maxiter": max_iter, "batch_limit": num_restarts},
+            inequality_constraints=constraints, return_best_only=False,
+            batch_initial_conditions=starts, retry_on_optimization_warning=False)
+    except _OutOfTime:
+        return tracked.best_X.numpy(), True
     order = torch.argsort(values.reshape(-1), descending=True)
-    return X.reshape(X.shape[0], -1)[order].detach().numpy()
+    return X.reshape(X.shape[0], -1)[order].detach().numpy(), False
 
 
 def perturbation_starts(center: np.ndarray, bounds: np.ndarray, n: int,

@@ -101,3 +101,24 @@ def select_training_points(data: TrainingData, cap: int) -> TrainingData:
     ranks = pareto_ranks(data.Y, data.feasible)
     order = np.lexsort((-np.arange(data.n), ranks))  # primary: rank; then newest first
     return data.subset(np.sort(order[:cap]))
+
+
+def inferred_reference(data: TrainingData, front_only: bool = False) -> np.ndarray:
+    """Reference point when objectives have no thresholds: the nadir of the feasible results
+    pushed out by 10 % of their range (minimization form), as Ax and BoTorch infer it.
+    ``front_only``: the nadir of the non-dominated feasible results instead."""
+    Y = data.Y[data.feasible] if np.any(data.feasible) else data.Y
+    if front_only:
+        Y = Y[pareto_ranks(Y, np.ones(len(Y), dtype=bool)) == 0]
+    lo, hi = Y.min(axis=0), Y.max(axis=0)
+    return hi + 0.1 * np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
+
+
+def success_rows(ok: np.ndarray, cap: int) -> np.ndarray:
+    """Rows of the success model's training data: beyond ``cap`` trials, the most recent
+    failures (at most half of the cap) and the most recent successes (``ok``: completed)."""
+    if len(ok) <= cap:
+        return np.arange(len(ok))
+    bad = np.flatnonzero(~ok)[-(cap // 2):]
+    good = np.flatnonzero(ok)[-(cap - len(bad)):]
+    return np.sort(np.concatenate([bad, good]))

@@ -18,6 +18,7 @@ cheaper than a ``ModelListGP`` of separate models.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,24 @@ def fit_model(data: TrainingData, previous: FittedModel | None, *, n_results: in
     model.eval()
     hyper = {name: p.detach().clone() for name, p in model.named_parameters()}
     return FittedModel(model, hyper, fitted_at, n_out, cold_at)
+
+
+def with_hyperparameters(fitted: FittedModel, X: np.ndarray, targets: np.ndarray,
+                         var: np.ndarray | None) -> SingleTaskGP:
+    """A GP on ``(X, targets)`` with ``fitted``'s hyperparameters and output standardization:
+    the fitted model conditioned on more data, without fitting.
+
+    Cheaper than BoTorch's ``condition_on_observations`` here (which deep-copies the model
+    for every call: 0.23 s of a 0.28 s update at 60 points × 3 outputs).
+    """
+    transform = copy.deepcopy(fitted.model.outcome_transform)  # eval mode: keeps its stats
+    Yvar = None if var is None else torch.tensor(np.maximum(var, 1e-12), dtype=DTYPE)
+    model = SingleTaskGP(torch.tensor(X, dtype=DTYPE), torch.tensor(targets, dtype=DTYPE),
+                         train_Yvar=Yvar, outcome_transform=transform)
+    if not _load_hyperparameters(model, fitted.hyperparameters):
+        raise ValueError("hyperparameter layout differs")
+    model.eval()
+    return model
 
 
 def _new_model(data: TrainingData) -> SingleTaskGP:

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import warnings
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -36,20 +37,32 @@ from detopt.objectives import ObjectiveSet
 from detopt.optimizers.base import Optimizer, Proposal
 from detopt.optimizers.mobo.acquisition import (
     AcquisitionSetup,
+    Deadline,
     chebyshev_center,
     choose_acquisition,
     inequality_constraints,
     optimize,
     perturbation_starts,
+    skip_fused_kernel,
+)
+from detopt.optimizers.mobo.candidates import (
+    design_key,
+    discrete_neighbours,
+    first_valid,
+    pull_back,
+    sobol_fallback,
 )
 from detopt.optimizers.mobo.data import (
     TrainingData,
-    pareto_ranks,
+    inferred_reference,
     select_training_points,
+    success_rows,
     variances,
 )
 from detopt.optimizers.mobo.model import DTYPE, FittedModel, fit_model
 from detopt.optimizers.mobo.options import MOBOOptions
+from detopt.optimizers.mobo.pending import InFlight
+from detopt.optimizers.mobo.thompson import thompson_ranking, uniform_candidates
 from detopt.optimizers.mobo.trust_region import TrustRegion
 from detopt.space import Space
 from detopt.trial import Trial, TrialStatus
@@ -76,6 +89,8 @@ class MOBOOptimizer(Optimizer):
         super().__init__(space, objectives, **kwargs)
         o: MOBOOptions = self.options  # type: ignore[assignment]
         d = space.dim
+        if not o.fused_kernel:
+            skip_fused_kernel()
         self.n_initial = o.n_initial or min(2 * (d + 1), 20)
         self.acquisition = choose_acquisition(o.acquisition, len(objectives),
                                               o.nehvi_max_objectives)
@@ -102,6 +117,10 @@ class MOBOOptimizer(Optimizer):
         self._success: FittedModel | None = None  # GP of success / failure (failure_model)
         self._n_results = 0  # COMPLETED results told so far
         self._n_failed = 0  # FAILED trials told so far
+        self._out_of_time = 0  # proposals that reached proposal_time_budget
+        self._last_ask: dict[str, Any] = {}
+        #: seconds per proposal of the recent acquisition-optimizing asks (for keep_up)
+        self._acquisition_seconds: deque[float] = deque(maxlen=10)
 
     # ------------------------------------------------------------------------------ tell
     def _learn(self, new: list[Trial]) -> None:
@@ -156,7 +175,7 @@ class MOBOOptimizer(Optimizer):
         """
         trials = [t for _, t in sorted(self.finished.items())]
         ok = np.array([t.status == TrialStatus.COMPLETED for t in trials])
-        rows = _success_rows(ok, self.options.max_train_points)
+        rows = success_rows(ok, self.options.max_train_points)
         X = self.space.encode_many(trials[i].params for i in rows)
         label = np.where(ok[rows], 1.0, -1.0)[:, None]
         data = TrainingData(X, -label, np.zeros((len(rows), 0)), None,
@@ -184,31 +203,117 @@ class MOBOOptimizer(Optimizer):
         position = self.n_known(pending)
         if self._fitted is None or self._data is None or self._n_results < self.n_initial:
             return [Proposal(self._sobol.params(position + i), "sobol") for i in range(n)]
-        taken = {_key(t.params) for t in pending} | {_key(t.params) for t in self.finished.values()}
-        X_pending = [self.space.encode(t.params) for t in pending]
+        taken = {design_key(t.params) for t in pending} | \
+            {design_key(t.params) for t in self.finished.values()}
         rng = np.random.default_rng([self.seed, position])
         setup = self._setup()
+        thompson = (self.options.thompson_batch_min is not None and
+                    n >= self.options.thompson_batch_min) or self._too_slow(len(pending) + n)
+        started = time.perf_counter()
+        in_flight = self._in_flight(len(pending) + n, pending, thompson)
         out: list[dict[str, Any]] = []
+        out_of_time = 0
         with self._torch_context(seed=position):
             for _ in range(n):
+                deadline = Deadline(self.options.proposal_time_budget)
                 weights = rng.dirichlet(np.ones(len(self.objectives)))
-                acqf = setup.build(torch.tensor(np.array(X_pending), dtype=DTYPE)
-                                   if X_pending else None, weights,
-                                   seed=int(rng.integers(2**31)))
-                bounds, raw = self._region(weights, rng)
-                candidates = optimize(acqf, bounds, num_restarts=self.options.num_restarts,
-                                      raw_samples=self.options.raw_samples,
-                                      max_iter=self.options.acq_max_iter,
-                                      constraints=self._linear, raw=raw)
-                params = self._first_valid(candidates, taken)
-                if params is None and self.space.check is not None:
-                    params = self._pull_back(acqf, candidates[0], bounds, raw, rng, taken)
+                if thompson:
+                    params = self._thompson_proposal(in_flight, weights, rng, taken)
+                else:
+                    params, late = self._acquisition_proposal(setup, in_flight, weights, rng,
+                                                              taken, deadline)
+                    out_of_time += late
                 if params is None:
-                    params = Proposal(self._sobol_fallback(position + len(out), taken), "sobol")
-                taken.add(_key(params))
-                X_pending.append(self.space.encode(params))
+                    params = Proposal(sobol_fallback(self._sobol, position + len(out), taken),
+                                      "sobol")
+                taken.add(design_key(params))
+                in_flight.add([self.space.encode(params)])
                 out.append(params)
+        if not thompson:
+            self._acquisition_seconds.append((time.perf_counter() - started) / n)
+        self._last_ask = {"n": n, "pending": len(pending), "method": "thompson" if thompson
+                          else f"{setup.kind}/{in_flight.strategy}", "out_of_time": out_of_time}
+        self._out_of_time += out_of_time
+        if out_of_time:
+            log.warning("mobo: %d of %d proposals reached proposal_time_budget (%.3g s); the "
+                        "best candidate evaluated by then was proposed", out_of_time, n,
+                        self.options.proposal_time_budget)
         return out
+
+    def _too_slow(self, in_flight: int) -> bool:
+        """``keep_up``: whether acquisition proposals take longer than the workers need to
+        finish a trial each (median trial run time over the designs in flight), so that
+        Thompson sampling (one posterior sample per proposal) must keep them busy instead.
+
+        Needs three timed trials and one timed acquisition ask; trials without start and
+        finish times (benchmarks, tests) never trigger it.
+        """
+        if not self.options.keep_up or not self._acquisition_seconds:
+            return False
+        durations = [d for t in self.finished.values() if (d := t.duration) is not None]
+        if len(durations) < 3:
+            return False
+        allowed = float(np.median(durations)) / max(in_flight, 1)
+        return float(np.median(self._acquisition_seconds)) > allowed
+
+    def _in_flight(self, count: int, pending: Sequence[Trial], thompson: bool) -> InFlight:
+        """How this ask accounts for the ``count`` designs in flight (see :mod:`.pending`)."""
+        assert self._fitted is not None and self._data is not None
+        strategy = self.options.pending_strategy
+        if thompson:
+            strategy = "believer"  # Thompson samples need a model that knows the batch
+        elif strategy == "auto":
+            strategy = "joint" if count <= self.options.joint_max_pending else "believer"
+        return InFlight(strategy, self._fitted, self._data,
+                        [self.space.encode(t.params) for t in pending], len(self.objectives))
+
+    def _acquisition_proposal(self, setup: AcquisitionSetup, in_flight: InFlight,
+                              weights: np.ndarray, rng: np.random.Generator, taken: set,
+                              deadline: Deadline) -> tuple[dict[str, Any] | None, bool]:
+        """One proposal by optimizing the acquisition: ``(design or None, out of time)``."""
+        cap = self.options.nehvi_max_baseline if setup.kind == "qlognehvi" else \
+            self.options.max_baseline_points
+        acqf = setup.build(in_flight.X_pending(), weights, seed=int(rng.integers(2**31)),
+                           model=in_flight.model,
+                           X_baseline=torch.tensor(in_flight.baseline(cap), dtype=DTYPE))
+        bounds, raw = self._region(weights, rng)
+        candidates, late = optimize(acqf, bounds, num_restarts=self.options.num_restarts,
+                                    raw_samples=self.options.raw_samples,
+                                    max_iter=self.options.acq_max_iter,
+                                    constraints=self._linear, raw=raw, deadline=deadline)
+        params = first_valid(self.space, candidates, taken, self._avoid(in_flight))
+        if params is None:  # rounded onto designs already taken: the best discrete neighbour
+            near = discrete_neighbours(self.space, candidates[0])
+            if len(near):
+                params = first_valid(self.space, near[np.argsort(-_scorer(acqf)(near))], taken)
+        if params is None and self.space.check is not None:
+            params = pull_back(self.space, _scorer(acqf), candidates[0],
+                               self._pull_back_pool(bounds, raw, rng), taken)
+        return params, late
+
+    def _thompson_proposal(self, in_flight: InFlight, weights: np.ndarray,
+                           rng: np.random.Generator, taken: set) -> dict[str, Any] | None:
+        """One proposal by Thompson sampling at candidates in this proposal's region."""
+        assert self._data is not None
+        bounds, _ = self._region(weights, rng, starts=0)
+        k = self.options.thompson_candidates
+        if self.uses_perturbation and self._linear is None:
+            center = self._center(weights)
+            pool = perturbation_starts(center, bounds, k, rng,
+                                       n_perturbed=self.options.perturbed_dims)
+        else:
+            A, b = self.space.linear_constraints_unit()
+            pool = uniform_candidates(bounds, k, rng, A, b)
+        data = self._data
+        Y = data.Y[data.feasible] if np.any(data.feasible) else data.Y
+        ranked = thompson_ranking(in_flight.model, pool, weights,
+                                  n_objectives=len(self.objectives), Y_observed=Y,
+                                  success_model=None if self._success is None
+                                  else self._success.model)
+        params = first_valid(self.space, ranked, taken, self._avoid(in_flight))
+        if params is None and self.space.check is not None:
+            return None  # every candidate fails the design check: a Sobol design instead
+        return params
 
     # ------------------------------------------------------------------------- helpers
     def describe(self) -> dict[str, Any]:
@@ -222,7 +327,9 @@ class MOBOOptimizer(Optimizer):
                 "trust_region_restarts": self.trust_region.restarts,
                 "train_points": None if self._data is None else self._data.n,
                 "failed_trials": self._n_failed,
-                "failure_model": self._success is not None}
+                "failure_model": self._success is not None,
+                "out_of_time_proposals": self._out_of_time,
+                "last_ask": dict(self._last_ask)}
 
     def current_acquisition(self) -> str:
         """The acquisition the next proposal uses.
@@ -260,10 +367,10 @@ class MOBOOptimizer(Optimizer):
         assert self._fitted is not None and self._data is not None
         ref = self._reference_point()
         if self.acquisition == "qlognehvi" and ref is None:
-            ref = _inferred_reference(self._data)
+            ref = inferred_reference(self._data)
         kind = self.current_acquisition()
         if kind == "qlognehvi" and ref is not None and not self._box_reached(ref):
-            ref = np.maximum(ref, _inferred_reference(self._data, front_only=True))
+            ref = np.maximum(ref, inferred_reference(self._data, front_only=True))
         cap = self.options.nehvi_max_baseline if kind == "qlognehvi" else \
             self.options.max_baseline_points  # box decompositions grow with the front
         baseline = select_training_points(self._data, cap)
@@ -281,84 +388,57 @@ class MOBOOptimizer(Optimizer):
     def _reference_point(self) -> np.ndarray | None:
         return self.reference_point  # the study's, resolved once (see Optimizer)
 
-    def _region(self, weights: np.ndarray, rng: np.random.Generator
+    def _avoid(self, in_flight: InFlight) -> np.ndarray:
+        """Unit-cube rows a proposal must keep a distance from: the designs in flight and the
+        training data."""
+        assert self._data is not None
+        return np.vstack([self._data.X, *in_flight.X]) if in_flight.X else self._data.X
+
+    def _center(self, weights: np.ndarray) -> np.ndarray:
+        """The observed point that is best for the Chebyshev ``weights``."""
+        data = self._data
+        assert data is not None
+        violation = np.maximum(data.G, 0).sum(axis=1) if data.G.size else np.zeros(data.n)
+        return data.X[chebyshev_center(data.Y, data.feasible, violation, weights)]
+
+    def _region(self, weights: np.ndarray, rng: np.random.Generator, starts: int | None = None
                 ) -> tuple[np.ndarray, np.ndarray | None]:
         """Where the acquisition is optimized: ``(bounds, raw starting points)``.
 
         The *center* is the observed point that is best for this proposal's Chebyshev
-        weights. Bounds: the trust region around it, or the whole cube. Starts: copies of the
-        center with a few coordinates re-drawn within the bounds (``perturbation_starts``),
-        or BoTorch's quasi-random points (always under linear constraints, where BoTorch
-        samples the polytope itself).
+        weights. Bounds: the trust region around it, or the whole cube. Starts (``starts``
+        of them, default ``raw_samples``): copies of the center with a few coordinates
+        re-drawn within the bounds (``perturbation_starts``), or BoTorch's quasi-random
+        points (always under linear constraints, where BoTorch samples the polytope itself).
         """
         d = self.space.dim
         cube = np.vstack([np.zeros(d), np.ones(d)])
         local = self.uses_trust_region or self.uses_perturbation
         if not local:
             return cube, None
-        data = self._data
-        assert data is not None and self._fitted is not None
-        violation = np.maximum(data.G, 0).sum(axis=1) if data.G.size else np.zeros(data.n)
-        center = data.X[chebyshev_center(data.Y, data.feasible, violation, weights)]
+        assert self._data is not None and self._fitted is not None
+        center = self._center(weights)
         bounds = cube
         if self.uses_trust_region and not (self.options.global_nehvi and
                                            self.current_acquisition() == "qlognehvi"):
             bounds = self.trust_region.bounds(
                 center, self._fitted.lengthscales(len(self.objectives)), self.tr_weighting)
-        if self._linear is not None or not self.uses_perturbation:
+        if self._linear is not None or not self.uses_perturbation or starts == 0:
             return bounds, None
-        return bounds, perturbation_starts(center, bounds, self.options.raw_samples, rng,
-                                           n_perturbed=self.options.perturbed_dims)
+        return bounds, perturbation_starts(center, bounds, starts or self.options.raw_samples,
+                                           rng, n_perturbed=self.options.perturbed_dims)
 
-    def _first_valid(self, candidates: np.ndarray, taken: set) -> dict[str, Any] | None:
-        """The best candidate that, once rounded, is feasible and new."""
-        for u in candidates:
-            params = self.space.decode(u)
-            if self.space.is_feasible(params) and _key(params) not in taken:
-                return params
-        return None
-
-    def _pull_back(self, acqf: Any, optimum: np.ndarray, bounds: np.ndarray,
-                   raw: np.ndarray | None, rng: np.random.Generator, taken: set
-                   ) -> dict[str, Any] | None:
-        """A design that passes the space's design check, when no optimum does.
-
-        The acquisition's optima often lie past a known-constraint boundary (the dRICH
-        trade-off runs along the overlap limits). Start from the best-scoring candidate start
-        that passes the check and move towards the best optimum as far as the check allows
-        (bisection on the segment): the result lies on the boundary in the direction the
-        acquisition improves. Starts: the candidate starts (random points in ``bounds`` when
-        BoTorch drew its own) and the designs already run. ``None`` when no start passes.
-        """
+    def _pull_back_pool(self, bounds: np.ndarray, raw: np.ndarray | None,
+                        rng: np.random.Generator) -> np.ndarray:
+        """Starting points of :func:`pull_back`: the candidate starts (random points in
+        ``bounds`` when BoTorch drew its own) and the designs already run inside ``bounds``
+        (they passed the check)."""
         pool = raw if raw is not None else \
             bounds[0] + rng.random((self.options.raw_samples, self.space.dim)) * (bounds[1] - bounds[0])
-        if self._data is not None:  # the designs already run passed the check
+        if self._data is not None:
             inside = np.all((self._data.X >= bounds[0]) & (self._data.X <= bounds[1]), axis=1)
             pool = np.vstack([pool, self._data.X[inside]])
-        ok = self.space.feasible_mask(self.space.decode_many(pool))
-        if not ok.any():
-            return None
-        with torch.no_grad():
-            values = acqf(torch.tensor(pool[ok], dtype=DTYPE).unsqueeze(-2))
-        start = pool[ok][int(torch.argmax(values))]
-        params = self.space.decode(start)  # passes the check; the furthest passing point so far
-        inside, outside = 0.0, 1.0  # fractions of the way from start to optimum
-        for _ in range(12):
-            mid = 0.5 * (inside + outside)
-            probe = self.space.decode(start + mid * (optimum - start))
-            if self.space.is_feasible(probe):
-                inside, params = mid, probe
-            else:
-                outside = mid
-        return None if _key(params) in taken else params
-
-    def _sobol_fallback(self, position: int, taken: set) -> dict[str, Any]:
-        """A fresh Sobol design (e.g. a converged small discrete space)."""
-        for probe in range(position, position + 10_000):
-            params = self._sobol.params(probe)
-            if _key(params) not in taken:
-                return params
-        return self._sobol.params(position)
+        return pool
 
     @contextlib.contextmanager
     def _torch_context(self, seed: int) -> Iterator[None]:
@@ -399,26 +479,9 @@ def _warnings_to_log(step: str) -> Iterator[None]:
         log.debug("mobo %s: %s: %s (%d×)", step, category, message, count)
 
 
-def _inferred_reference(data: TrainingData, front_only: bool = False) -> np.ndarray:
-    """Reference point when objectives have no thresholds: the nadir of the feasible results
-    pushed out by 10 % of their range (minimization form), as Ax and BoTorch infer it.
-    ``front_only``: the nadir of the non-dominated feasible results instead."""
-    Y = data.Y[data.feasible] if np.any(data.feasible) else data.Y
-    if front_only:
-        Y = Y[pareto_ranks(Y, np.ones(len(Y), dtype=bool)) == 0]
-    lo, hi = Y.min(axis=0), Y.max(axis=0)
-    return hi + 0.1 * np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
-
-
-def _success_rows(ok: np.ndarray, cap: int) -> np.ndarray:
-    """Rows of the success model's training data (see ``_refit_success``)."""
-    if len(ok) <= cap:
-        return np.arange(len(ok))
-    bad = np.flatnonzero(~ok)[-(cap // 2):]
-    good = np.flatnonzero(ok)[-(cap - len(bad)):]
-    return np.sort(np.concatenate([bad, good]))
-
-
-def _key(params: dict[str, Any]) -> tuple[Any, ...]:
-    """Hashable identity of a design (floats rounded to ignore encoding noise)."""
-    return tuple((k, round(v, 12) if isinstance(v, float) else v) for k, v in sorted(params.items()))
+def _scorer(acqf: Any) -> Any:
+    """Acquisition values of unit-cube rows (numpy in, numpy out)."""
+    def score(rows: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return acqf(torch.tensor(rows, dtype=DTYPE).unsqueeze(-2)).numpy()
+    return score

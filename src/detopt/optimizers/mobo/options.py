@@ -53,6 +53,34 @@ class MOBOOptions(OptimizerOptions):
     num_restarts: int = Field(2, ge=1, description="gradient restarts of the acquisition optimizer")
     raw_samples: int = Field(128, ge=8, description="random points scored to pick the restarts")
     acq_max_iter: int = Field(50, ge=1, description="L-BFGS-B iterations per restart")
+    # ------------------------------------------------------------- batches, time budget
+    pending_strategy: Literal["auto", "joint", "believer"] = Field(
+        "auto", description="how a proposal accounts for the designs in flight (pending "
+                            "trials, earlier proposals of the same ask): joint (the "
+                            "acquisition's X_pending; cost grows with their number), "
+                            "believer (the model conditioned on them at its mean; constant "
+                            "cost); auto: joint up to joint_max_pending of them, else believer")
+    joint_max_pending: int = Field(
+        4, ge=0, description="pending_strategy auto: joint up to this many designs in flight")
+    thompson_batch_min: int | None = Field(
+        None, ge=1, description="an ask for at least this many proposals draws them by Thompson "
+                              "sampling (one posterior sample at thompson_candidates designs "
+                              "per proposal) instead of optimizing the acquisition; "
+                              "null: never")
+    keep_up: bool = Field(
+        True, description="when optimizing the acquisition takes longer per proposal than the "
+                          "workers need to finish a trial each (median trial run time over "
+                          "the designs in flight), propose by Thompson sampling instead")
+    thompson_candidates: int = Field(
+        1024, ge=16, description="candidate designs per Thompson-sampling proposal")
+    proposal_time_budget: float | None = Field(
+        30.0, gt=0, description="seconds one proposal may take; when they are up, the best "
+                                "candidate evaluated so far is proposed (logged); null: no "
+                                "limit")
+    fused_kernel: bool = Field(
+        False, description="let BoTorch build its fused C++ qLogNEHVI kernel (about 20 % "
+                           "faster qLogNEHVI); the first qLogNEHVI proposal in a fresh "
+                           "environment then compiles it (30-200 s on this machine)")
 
     # -------------------------------------------------------------------------- model
     failure_model: Literal["auto", "off"] = Field(
